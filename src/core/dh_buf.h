@@ -67,10 +67,13 @@ dh_chain_t *dh_alloc_chain_link(dh_pool_t *pool);
 /* Appends copies of the links in `in` to *chain (buffers are shared). */
 dh_int_t dh_chain_add_copy(dh_pool_t *pool, dh_chain_t **chain,
     dh_chain_t *in);
-/* Moves fully sent buffers from busy to free (or frees them). */
+/* Appends out to busy, then moves the fully sent buffers at the head of
+ * busy to free (rewound) when their tag is `tag`; fully sent buffers with
+ * another tag are just dropped from busy. */
 void dh_chain_update_chains(dh_pool_t *p, dh_chain_t **free,
     dh_chain_t **busy, dh_chain_t **out, dh_buf_tag_t tag);
-/* Advances the chain by `sent` bytes; returns the first unsent link. */
+/* Advances the chain by `sent` bytes; returns the first unsent link
+ * (special buffers are skipped; NULL when everything was sent). */
 dh_chain_t *dh_chain_update_sent(dh_chain_t *in, off_t sent);
 off_t dh_chain_size(dh_chain_t *in);
 

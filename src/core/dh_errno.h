@@ -28,7 +28,8 @@
 #define DH_ENOMEM        ENOMEM
 
 /* strerror_r() is not async-signal-safe and glibc's GNU variant returns a
- * pointer, so the logger copies into its own buffer through this helper. */
+ * pointer, so the logger copies into its own buffer through this helper.
+ * Writes at most size bytes of the message (no NUL) and returns the end. */
 u_char *dh_strerror(dh_err_t err, u_char *errstr, size_t size);
 
 #endif /* DH_ERRNO_H */

@@ -37,8 +37,11 @@ typedef struct {
 
 dh_int_t dh_hash_keys_init(dh_hash_init_t *hk, dh_pool_t *pool, dh_uint_t n,
     dh_uint_t lowcase);
-/* DH_BUSY when the key already exists (callers report a duplicate). */
+/* Copies the key (lower-cased for a lowcase table).  DH_BUSY when the key
+ * already exists (callers report a duplicate); DH_ERROR for a NULL value
+ * or no memory. */
 dh_int_t dh_hash_add_key(dh_hash_init_t *hk, dh_str_t *key, void *value);
+/* Buckets come from hk->pool.  A zeroed dh_hash_t finds nothing. */
 dh_int_t dh_hash_build(dh_hash_t *hash, dh_hash_init_t *hk);
 /* `name` must already be lower-case for a lowcase table; key_hash is its
  * dh_hash_key() value. */

@@ -61,19 +61,26 @@ void *dh_calloc(size_t size, dh_log_t *log);
 #define dh_free   free
 
 dh_pool_t *dh_create_pool(size_t size, dh_log_t *log);
+/* Runs the cleanup handlers (newest first), frees large blocks and blocks. */
 void dh_destroy_pool(dh_pool_t *pool);
+/* Runs the cleanup handlers, frees large blocks, rewinds every block. */
 void dh_reset_pool(dh_pool_t *pool);
 
 void *dh_palloc(dh_pool_t *pool, size_t size);   /* aligned */
 void *dh_pnalloc(dh_pool_t *pool, size_t size);  /* unaligned, for strings */
 void *dh_pcalloc(dh_pool_t *pool, size_t size);
 void *dh_pmemalign(dh_pool_t *pool, size_t size, size_t alignment);
+/* DH_OK when p was a large block (now freed), DH_DECLINED otherwise. */
 dh_int_t dh_pfree(dh_pool_t *pool, void *p);
 
 dh_pool_cleanup_t *dh_pool_cleanup_add(dh_pool_t *p, size_t size);
 void dh_pool_run_cleanup_file(dh_pool_t *p, dh_fd_t fd);
 void dh_pool_cleanup_file(void *data);
 void dh_pool_delete_file(void *data);
+
+/* Sets dh_pagesize, dh_pagesize_shift, dh_cacheline_size and dh_ncpu from
+ * sysconf(); main() calls it first.  Until then they hold 4096/12/64/1. */
+dh_int_t dh_os_init_sizes(void);
 
 extern dh_uint_t  dh_pagesize;
 extern dh_uint_t  dh_pagesize_shift;

@@ -43,11 +43,13 @@ struct dh_rbtree_s {
     (type *) ((u_char *) (node) - offsetof(type, link))
 
 void dh_rbtree_insert(dh_rbtree_t *tree, dh_rbtree_node_t *node);
+/* Unlinks node and sets its links to NULL (and key to 0). */
 void dh_rbtree_delete(dh_rbtree_t *tree, dh_rbtree_node_t *node);
 void dh_rbtree_insert_value(dh_rbtree_node_t *root, dh_rbtree_node_t *node,
     dh_rbtree_node_t *sentinel);
 void dh_rbtree_insert_timer_value(dh_rbtree_node_t *root,
     dh_rbtree_node_t *node, dh_rbtree_node_t *sentinel);
+/* In-order successor, NULL after the last node. */
 dh_rbtree_node_t *dh_rbtree_next(dh_rbtree_t *tree, dh_rbtree_node_t *node);
 
 #define dh_rbt_red(node)            ((node)->color = 1)

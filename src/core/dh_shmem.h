@@ -39,8 +39,20 @@ dh_shm_zone_t *dh_shared_memory_add(dh_conf_t *cf, dh_str_t *name,
     size_t size, void *tag);
 
 /* Called by the cycle: map new zones, adopt matching old ones, free the
- * old zones that were not adopted once the new cycle is committed. */
+ * old zones that were not adopted once the new cycle is committed.
+ *
+ * dh_shm_init_cycle_zones(): zones with init == NULL are skipped; a zone
+ * with the same name, tag and size as an old one reuses its mapping
+ * (shm.exists = 1) and gets init(zone, old zone's data); any other zone
+ * (new, or resized / retagged) gets a fresh mapping that starts with an
+ * initialised dh_slab_pool_t, then init(zone, NULL).  On error it undoes
+ * its own mappings itself and returns DH_ERROR.
+ *
+ * dh_shm_free_cycle_zones(): after a new cycle failed later on (listeners,
+ * modules), unmaps the zones it mapped itself; adopted ones stay with the
+ * old cycle. */
 dh_int_t dh_shm_init_cycle_zones(dh_cycle_t *cycle, dh_cycle_t *old_cycle);
 void dh_shm_free_old_zones(dh_cycle_t *cycle, dh_cycle_t *old_cycle);
+void dh_shm_free_cycle_zones(dh_cycle_t *cycle);
 
 #endif /* DH_SHMEM_H */

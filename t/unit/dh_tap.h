@@ -26,7 +26,7 @@ static int  dh_tap_failed;
     dh_tap_is_str((const char *) (got), (const char *) (want), __FILE__,      \
                   __LINE__, __VA_ARGS__)
 
-static void
+static __attribute__((unused)) void
 dh_tap_vok(int pass, const char *file, int line, const char *fmt, va_list ap)
 {
     dh_tap_n++;
@@ -42,7 +42,7 @@ dh_tap_vok(int pass, const char *file, int line, const char *fmt, va_list ap)
     fflush(stdout);
 }
 
-static __attribute__((format(printf, 4, 5))) int
+static __attribute__((format(printf, 4, 5), unused)) int
 dh_tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 {
     va_list  ap;
@@ -54,7 +54,7 @@ dh_tap_ok(int pass, const char *file, int line, const char *fmt, ...)
     return pass;
 }
 
-static __attribute__((format(printf, 5, 6))) int
+static __attribute__((format(printf, 5, 6), unused)) int
 dh_tap_is_int(long long got, long long want, const char *file, int line,
     const char *fmt, ...)
 {
@@ -72,7 +72,7 @@ dh_tap_is_int(long long got, long long want, const char *file, int line,
     return pass;
 }
 
-static __attribute__((format(printf, 5, 6))) int
+static __attribute__((format(printf, 5, 6), unused)) int
 dh_tap_is_str(const char *got, const char *want, const char *file, int line,
     const char *fmt, ...)
 {
@@ -95,7 +95,7 @@ dh_tap_is_str(const char *got, const char *want, const char *file, int line,
 }
 
 /* Call last: prints the plan and returns the exit status for main(). */
-static int
+static __attribute__((unused)) int
 done_testing(void)
 {
     printf("1..%d\n", dh_tap_n);
