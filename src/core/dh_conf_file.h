@@ -41,7 +41,7 @@
 #define DH_CONF_2MORE       0x00001000
 
 /* contexts */
-#define DH_DIRECT_CONF      0x00010000     /* main level, conf created by create_conf */
+#define DH_DIRECT_CONF      0x00010000     /* main, conf made by create_conf */
 #define DH_MAIN_CONF        0x01000000     /* main level */
 #define DH_ANY_CONF         0xFF000000
 
@@ -69,7 +69,9 @@ struct dh_command_s {
     /* returns DH_CONF_OK, DH_CONF_ERROR (message already logged), or a
      * short text logged as "\"name\" directive TEXT in file:line" */
     char         *(*set)(dh_conf_t *cf, dh_command_t *cmd, void *conf);
-    dh_uint_t       conf;          /* offset of the conf array in cf->ctx */
+    /* outside main: offset of the field of the context struct cf->ctx
+     * that points to the conf array indexed by ctx_index */
+    dh_uint_t       conf;
     dh_uint_t       offset;        /* offset of the field in the conf */
     void           *post;
 };
@@ -229,6 +231,7 @@ char *dh_conf_set_msec_slot(dh_conf_t *cf, dh_command_t *cmd, void *conf);
 char *dh_conf_set_sec_slot(dh_conf_t *cf, dh_command_t *cmd, void *conf);
 char *dh_conf_set_enum_slot(dh_conf_t *cf, dh_command_t *cmd, void *conf);
 char *dh_conf_set_bitmask_slot(dh_conf_t *cf, dh_command_t *cmd, void *conf);
+/* dh_str_t made absolute against the -p prefix, NUL-terminated */
 char *dh_conf_set_path_slot(dh_conf_t *cf, dh_command_t *cmd, void *conf);
 
 #endif /* DH_CONF_FILE_H */

@@ -39,7 +39,8 @@ void dh_log_error_core(dh_uint_t level, dh_log_t *log, dh_err_t err,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #define dh_log_error(level, log, ...)                                         \
-    if ((log)->log_level >= level) dh_log_error_core(level, log, __VA_ARGS__)
+    if ((log)->log_level >= (dh_uint_t) (level))                              \
+        dh_log_error_core(level, log, __VA_ARGS__)
 
 #if (DH_DEBUG)
 #define dh_log_debug(log, ...)                                                \
@@ -58,11 +59,19 @@ dh_log_t *dh_log_init(u_char *prefix, u_char *error_log);
 dh_int_t dh_log_open_default(dh_cycle_t *cycle);
 dh_int_t dh_log_redirect_stderr(dh_cycle_t *cycle);
 dh_log_t *dh_log_get_file_log(dh_log_t *head);
-/* "error_log file [level]" directive handler, shared by every context. */
+/* "error_log file|stderr [level]" directive handler, shared by every
+ * context.  *head is NULL (a new log is allocated) or a log without a
+ * file yet (filled in place, e.g. &cycle->new_log); further logs are
+ * chained, most verbose first. */
 char *dh_log_set_log(dh_conf_t *cf, dh_log_t **head);
 const char *dh_log_level_name(dh_uint_t level);
 
 extern dh_log_t    dh_log;          /* the bootstrap log (stderr) */
+/* while set (startup, -t), messages at warn or worse are also shown on
+ * stderr as "divehttpd: [level] message"; cleared once running */
 extern dh_uint_t   dh_use_stderr;
+/* the "#TID" of a log line: 0 on the event-loop thread; a thread-pool
+ * thread sets its own number */
+extern __thread dh_uint_t  dh_log_tid;
 
 #endif /* DH_LOG_H */
