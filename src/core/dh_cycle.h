@@ -48,10 +48,13 @@ struct dh_cycle_s {
 
     dh_str_t                 conf_file;     /* absolute */
     dh_str_t                 conf_param;    /* -g */
-    dh_str_t                 conf_prefix;   /* directory of conf_file, with '/' */
+    dh_str_t                 conf_prefix;   /* conf_file's directory, '/' */
     dh_str_t                 prefix;        /* -p, with '/' */
     dh_str_t                 error_log;     /* -e, or the built-in default */
     dh_str_t                 hostname;
+
+    dh_array_t               helpers;       /* of dh_helper_t, see
+                                               dh_register_helper() */
 };
 
 /* Main-level settings owned by the core module. */
@@ -61,7 +64,8 @@ typedef struct {
 
     dh_msec_t                shutdown_timeout;   /* worker_shutdown_timeout */
 
-    dh_int_t                 worker_processes;   /* DH_CONF_UNSET: auto */
+    dh_int_t                 worker_processes;   /* "auto" is resolved to the
+                                                    online CPUs when parsed */
     dh_int_t                 debug_points;
 
     dh_int_t                 rlimit_nofile;
@@ -76,16 +80,24 @@ typedef struct {
 } dh_core_conf_t;
 
 /* Builds a new cycle from old_cycle's paths; NULL on any error (logged
- * with file:line).  old_cycle stays untouched on failure. */
+ * with file:line).  old_cycle stays untouched on failure.  With -t it
+ * stops after init_module (no pid file, files, zones or sockets); with
+ * -s (DH_PROCESS_SIGNALLER) right after the configuration is parsed. */
 dh_cycle_t *dh_init_cycle(dh_cycle_t *old_cycle);
 dh_int_t dh_create_pidfile(dh_str_t *name, dh_log_t *log);
 void dh_delete_pidfile(dh_cycle_t *cycle);
 /* -s stop|quit|reopen|reload: read the pid file and kill(). */
 dh_int_t dh_signal_process(dh_cycle_t *cycle, char *sig);
 void dh_reopen_cycle_files(dh_cycle_t *cycle, uid_t user);
-/* Destroys old cycles that no connection references any more. */
+/* Single-process mode keeps the old cycle after a reload until its
+ * connections are drained; this releases every kept cycle (unused
+ * sockets, zones, files, pool) once the process serves the new one. */
 void dh_clean_old_cycles(void);
+/* worker_shutdown_timeout: arms a deadline on dh_current_msec (the core
+ * cannot add event timers); the worker loop polls it after each round. */
 void dh_set_shutdown_timer(dh_cycle_t *cycle);
+dh_uint_t dh_shutdown_timer_expired(void);
+void dh_cancel_shutdown_timer(void);
 
 extern volatile dh_cycle_t  *dh_cycle;
 extern dh_array_t            dh_old_cycles;

@@ -59,18 +59,25 @@ struct dh_listening_s {
 /* Adds a listening socket to the cycle being configured. */
 dh_listening_t *dh_create_listening(dh_conf_t *cf, struct sockaddr *sockaddr,
     socklen_t socklen);
-/* One socket per worker for `listen ... reuseport`. */
+/* One socket per worker for `listen ... reuseport`.  It pushes onto
+ * cycle->listening, so `ls` (and any pointer into the array) may be stale
+ * afterwards. */
 dh_int_t dh_clone_listening(dh_cycle_t *cycle, dh_listening_t *ls,
     dh_uint_t workers);
 /* Adopts sockets from old_cycle, binds and listens the rest, with a few
  * retries on EADDRINUSE.  On failure closes only what it opened. */
 dh_int_t dh_open_listening_sockets(dh_cycle_t *cycle, dh_cycle_t *old_cycle);
 void dh_configure_listening_sockets(dh_cycle_t *cycle);
+/* A new cycle that fails after its sockets were opened: closes the ones it
+ * bound itself and hands adopted ones back to the old cycle. */
+void dh_undo_listening_sockets(dh_cycle_t *cycle);
 /* Closes old_cycle sockets that the new cycle did not adopt. */
 void dh_close_unused_listening_sockets(dh_cycle_t *old_cycle);
 /* Closes this process's copies (a worker that stops accepting). */
 void dh_close_listening_sockets(dh_cycle_t *cycle);
-/* Parses "DIVEHTTPD=fd;fd;" from a parent binary (USR2 upgrade). */
+/* Parses "DIVEHTTPD=fd;fd;" from a parent binary (USR2 upgrade) into
+ * cycle->listening of the init cycle, where the first dh_init_cycle()
+ * adopts them like an old cycle's sockets; sets dh_inherited. */
 dh_int_t dh_add_inherited_sockets(dh_cycle_t *cycle);
 
 #endif /* DH_LISTENING_H */

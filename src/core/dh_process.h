@@ -28,12 +28,17 @@ typedef struct {
 
     dh_uint_t           respawns;     /* quick deaths in a row, for back-off */
     time_t              spawned_at;
+    dh_msec_t           spawned_msec; /* dh_current_msec at fork */
+    dh_msec_t           respawn_at;   /* back-off: respawn due, 0 = none */
 
     unsigned            respawn:1;
     unsigned            just_spawn:1;
     unsigned            detached:1;
     unsigned            exiting:1;
     unsigned            exited:1;
+    unsigned            helper:1;     /* not a worker: signalled by kill() */
+
+    char                name_buf[64]; /* outlives the cycle that named it */
 } dh_process_t;
 
 #define DH_PROCESS_NORESPAWN     -1
@@ -66,6 +71,9 @@ dh_int_t dh_init_signals(dh_log_t *log);
 dh_int_t dh_os_signal_process(dh_cycle_t *cycle, char *name, dh_pid_t pid);
 void dh_process_get_status(void);
 void dh_debug_point(void);
+/* Logs "signal N (SIGX) received from PID, ACTION" for every signal that
+ * arrived since the last call (handlers only record them). */
+void dh_log_received_signals(dh_log_t *log);
 
 dh_int_t dh_write_channel(dh_socket_t s, dh_channel_t *ch, size_t size,
     dh_log_t *log);

@@ -37,7 +37,13 @@ typedef struct {
 } dh_event_hooks_t;
 
 /* A helper process is a child with its own loop (storage, mcp host);
- * modules register them during configuration. */
+ * modules register them during configuration (dh_register_helper() copies
+ * the struct into the cycle).  The master starts one per registration
+ * after the workers, respawns it like a worker, and on reload starts the
+ * new cycle's helpers before it retires the old ones.  proc runs after
+ * the privilege drop, without the modules' init_process, and must return
+ * (the process then exits 0) soon after dh_quit or dh_terminate is set:
+ * helpers are told by signals, not over the channel. */
 typedef struct {
     dh_str_t      name;
     void        (*proc)(dh_cycle_t *cycle, void *data);
