@@ -55,15 +55,23 @@ struct dh_thread_pool_s {
 dh_thread_task_t *dh_thread_task_alloc(dh_pool_t *pool, size_t size);
 /* DH_ERROR when the queue is full (max_queue) or the pool is stopping. */
 dh_int_t dh_thread_task_post(dh_thread_pool_t *tp, dh_thread_task_t *task);
-/* Runs the done handlers of every finished task (event loop thread). */
+/* Posts from the event loop thread only.  Runs the done handlers of every
+ * finished task (event loop thread); reads notify_fd itself, before it
+ * takes the done list, so the caller only has to call it when notify_fd
+ * is readable. */
 void dh_thread_pool_process_done(dh_thread_pool_t *tp);
 
-/* "thread_pool name threads=N [max_queue=N]" at main level; a pool named
- * "default" (4 threads, max_queue 65536) exists unless configured. */
+/* "thread_pool name threads=N [max_queue=N]" at main level.  Call
+ * dh_thread_pool_get() during configuration (a directive handler or
+ * postconfiguration) to reserve a pool: it may be declared later in the
+ * file; "default" (name NULL or "default") gets 4 threads and max_queue
+ * 65536 unless declared, and is created only when asked for.  After the
+ * configuration is complete it only finds pools (NULL if unknown). */
 dh_thread_pool_t *dh_thread_pool_get(dh_cycle_t *cycle, dh_str_t *name);
 dh_int_t dh_thread_pool_start_all(dh_cycle_t *cycle);  /* init_process */
 void dh_thread_pool_stop_all(dh_cycle_t *cycle);       /* exit_process */
-/* Every pool of the cycle, for the event layer to watch notify_fd. */
+/* Every pool of the cycle (elements are dh_thread_pool_t *), for the event
+ * layer to watch notify_fd (-1 until init_process started the pool). */
 dh_array_t *dh_thread_pools(dh_cycle_t *cycle);
 
 extern dh_module_t  dh_thread_pool_module;

@@ -48,9 +48,21 @@ struct dh_event_s {
 #define DH_WRITE_EVENT       EPOLLOUT
 #define DH_LEVEL_EVENT       0
 #define DH_CLEAR_EVENT       EPOLLET
+#if (DH_HAVE_EPOLLEXCLUSIVE)
 #define DH_EXCLUSIVE_EVENT   EPOLLEXCLUSIVE
-#define DH_CLOSE_EVENT       1             /* fd is being closed: skip epoll_ctl */
+#else
+#define DH_EXCLUSIVE_EVENT   0
+#endif
+/* the fd is being closed: skip epoll_ctl */
+#define DH_CLOSE_EVENT       1
 #define DH_DISABLE_EVENT     2
+
+/* a listener that hit EMFILE/ENFILE sleeps this long before accepting */
+#define DH_ACCEPT_PAUSE      500
+
+/* how long an exiting worker sleeps at most, so the shutdown deadline is
+ * checked even when no event and no timer is due */
+#define DH_EXIT_WAIT_MAX     100
 
 /* flags for dh_process_events */
 #define DH_UPDATE_TIME       1
@@ -85,16 +97,28 @@ void dh_event_del_timer(dh_event_t *ev);
 void dh_post_event(dh_event_t *ev, dh_queue_t *q);
 void dh_delete_posted_event(dh_event_t *ev);
 void dh_event_process_posted(dh_cycle_t *cycle, dh_queue_t *posted);
+void dh_event_move_posted_next(dh_cycle_t *cycle);
 
 void dh_process_events_and_timers(dh_cycle_t *cycle);
 void dh_event_accept(dh_event_t *ev);
+/* Recomputes whether the listeners of this worker belong in the epoll set
+ * (EMFILE pause, overload throttle, shutdown) and adds or removes them. */
+void dh_event_update_accept(void);
 
 extern dh_queue_t      dh_posted_events;
 extern dh_queue_t      dh_posted_accept_events;
 extern dh_queue_t      dh_posted_next_events;   /* run on the next round */
 extern dh_rbtree_t     dh_event_timer_rbtree;
+/* > 0 while this worker stopped accepting on shared listeners because
+ * fewer than 1/8 of its connections are free (the shortfall) */
 extern dh_uint_t       dh_accept_disabled_n;
-extern dh_uint_t       dh_event_flags;
+extern dh_uint_t       dh_event_flags;     /* DH_USE_* */
+
+#define DH_USE_EXCLUSIVE_ACCEPT  0x01      /* listeners added EPOLLEXCLUSIVE */
+#define DH_USE_ACCEPT_THROTTLE   0x02      /* several workers share sockets */
+#define DH_ACCEPT_STOPPED        0x04      /* graceful exit: never accept */
+#define DH_ACCEPT_PAUSED         0x08      /* EMFILE/ENFILE pause */
+#define DH_USE_MULTI_ACCEPT      0x10      /* multi_accept on */
 
 /* events {} configuration */
 typedef struct {

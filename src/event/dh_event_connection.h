@@ -65,7 +65,22 @@ struct dh_connection_s {
     unsigned            tcp_nodelay:2;
     unsigned            tcp_nopush:2;
     unsigned            need_last_buf:1;
+    /* listener, master channel, thread-pool notify: not a client, not
+     * counted by dh_active_connections() */
+    unsigned            internal:1;
 };
+
+/* c->tcp_nodelay */
+#define DH_TCP_NODELAY_UNSET     0
+#define DH_TCP_NODELAY_SET       1
+#define DH_TCP_NODELAY_DISABLED  2
+
+/* c->tcp_nopush: UNSET lets the sendfile chain hold back response headers
+ * (MSG_MORE) so they leave in the same segment as the file data;
+ * DISABLED sends them at once. */
+#define DH_TCP_NOPUSH_UNSET      0
+#define DH_TCP_NOPUSH_SET        1
+#define DH_TCP_NOPUSH_DISABLED   2
 
 #define DH_ERROR_ALERT       0
 #define DH_ERROR_ERR         1
@@ -82,14 +97,40 @@ typedef struct {
     dh_uint_t           connection_n;
     dh_queue_t          reusable_connections_queue;
     dh_uint_t           reusable_connections_n;
+    dh_uint_t           internal_n;      /* in use, c->internal set */
+    dh_connection_t   **listeners;       /* this worker's listener slots */
+    dh_uint_t           listeners_n;
 } dh_event_ctx_t;
 
+/*
+ * Ownership.  dh_get_connection() hands out a zeroed slot (fresh read and
+ * write events whose instance bit is flipped, so epoll events queued for
+ * the slot's previous user are recognised as stale).  dh_close_connection()
+ * deletes the slot's timers and posted events, takes it off the reusable
+ * queue, closes the fd (which also removes it from epoll) and returns the
+ * slot to the free list.  It does NOT touch c->pool: the protocol owns the
+ * pool and destroys it itself, after the close, like this:
+ *
+ *     pool = c->pool;
+ *     dh_close_connection(c);
+ *     dh_destroy_pool(pool);
+ *
+ * (c->pool, c->log and the addresses stay valid until the next
+ * dh_get_connection; c->data is reused for the free list).
+ */
+/* The event handlers of a new slot are NULL: whoever takes it (the
+ * listening socket's handler for accepted connections) sets both
+ * c->read->handler and c->write->handler before returning to the loop. */
 dh_connection_t *dh_get_connection(dh_socket_t s, dh_log_t *log);
 void dh_free_connection(dh_connection_t *c);
 void dh_close_connection(dh_connection_t *c);
 void dh_reusable_connection(dh_connection_t *c, dh_uint_t reusable);
-/* Closes idle connections (graceful shutdown); they are woken with
- * c->close set so the protocol closes them cleanly. */
+/* Wakes every connection with c->idle set: sets c->close = 1 and calls
+ * c->read->handler(c->read).  The protocol decides what closing means
+ * (HTTP keeps a short grace for a request already on its way).  The same
+ * wake-up (c->close set, read handler called, maybe without data) is used
+ * when the array runs out (oldest reusable connections), and for every
+ * connection when worker_shutdown_timeout expires. */
 void dh_close_idle_connections(dh_cycle_t *cycle);
 dh_int_t dh_connection_local_sockaddr(dh_connection_t *c, dh_str_t *s,
     dh_uint_t port);
@@ -99,6 +140,9 @@ dh_int_t dh_connection_error(dh_connection_t *c, dh_err_t err, char *text);
  * and internal ones such as the channel and thread-pool notify). */
 dh_uint_t dh_active_connections(dh_cycle_t *cycle);
 
-extern dh_uint_t  dh_connection_counter;
+extern dh_uint_t        dh_connection_counter;
+/* this process's connection array (also cycle->event_ctx); NULL before
+ * the event module's init_process */
+extern dh_event_ctx_t  *dh_event_ctx;
 
 #endif /* DH_EVENT_CONNECTION_H */
