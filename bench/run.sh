@@ -161,6 +161,7 @@ mkdir -p "$TMP/html" "$TMP/divehttpd" "$TMP/nginx"
 
 # 1 KiB of printable bytes
 head -c 1024 /dev/zero | tr '\0' 'x' > "$TMP/html/1k.html"
+head -c 102400 /dev/zero | tr '\0' 'x' > "$TMP/html/100k.html"
 echo ok > "$TMP/html/index.html"
 chmod -R a+rX "$TMP/html"
 
@@ -198,7 +199,8 @@ while [ "${PORT[nginx]}" = "${PORT[divehttpd]}" ]; do PORT[nginx]=$(free_port); 
 #
 # Both confs set the same things explicitly, and leave everything else at
 # the server's default.  nginx has no open_file_cache (it is off by default),
-# and divehttpd has no access log yet, so nginx's is turned off.
+# and both run without an access log (logging costs the same write on both
+# and would only measure the disk).
 
 write_confs() {
     cat > "$TMP/nginx/nginx.conf" <<CONF
@@ -229,6 +231,10 @@ http {
             return  200 "hello\n";
         }
 
+        location = /r-nometrics {
+            return  200 "hello\n";
+        }
+
         location / {
             root  $TMP/html;
         }
@@ -249,6 +255,7 @@ events {
 }
 
 http {
+    access_log         off;
     default_type       application/octet-stream;
     sendfile           on;
     tcp_nodelay        on;
@@ -261,6 +268,12 @@ http {
 
         location = /r {
             return  200 "hello\n";
+        }
+
+        # the same without per-request metrics: their overhead
+        location = /r-nometrics {
+            metrics  off;
+            return   200 "hello\n";
         }
 
         location / {
@@ -367,11 +380,21 @@ done
 
 # --- throughput ------------------------------------------------------------
 
+# The extra wrk arguments of a test (its warm-up too), in WRK_OPTS.
+wrk_opts() {
+    case "${1#warmup-}" in
+        close-1k)     WRK_OPTS=(-H 'Connection: close') ;;
+        pipeline-16)  WRK_OPTS=(-s "$TOP/bench/pipeline.lua") ;;
+        *)            WRK_OPTS=() ;;
+    esac
+}
+
 # wrk_run SERVER PATH SECONDS LABEL: output in $TMP/wrk-LABEL-SERVER.txt
 wrk_run() {
     local s=$1 path=$2 secs=$3 label=$4 out
     out=$TMP/wrk-$label-$s.txt
-    $WRK_PIN "$WRK" -t1 -c100 -d"${secs}s" --latency \
+    wrk_opts "$label"
+    $WRK_PIN "$WRK" -t1 -c100 -d"${secs}s" --latency "${WRK_OPTS[@]}" \
         "http://127.0.0.1:${PORT[$s]}$path" > "$out" 2>&1 || true
     {
         echo "=== $s: $label ($path)"
@@ -398,7 +421,8 @@ ratio() {
 
 declare -A RPS=() P99=()
 
-TESTS="return:/r:6 static-1k:/1k.html:1024"
+TESTS="return:/r:6 return-nometrics:/r-nometrics:6 static-1k:/1k.html:1024 static-100k:/100k.html:102400
+       close-1k:/1k.html:1024 pipeline-16:/r:6"
 
 # Both servers are up together and measured in turn, test by test and
 # round by round, so that a change in the machine's load hits both alike;
@@ -439,20 +463,30 @@ for s in $SERVERS; do
     stop_server "$s"
 done
 
-say "Throughput (keep-alive, requests/s; ratio = divehttpd / nginx)"
+say "Throughput (keep-alive unless said, requests/s; ratio = divehttpd / nginx)"
 say ""
 printf '%-24s %14s %14s %7s %12s %12s\n' test "divehttpd r/s" "nginx r/s" ratio "dh p99" "nginx p99"
 for t in $TESTS; do
     IFS=: read -r label path size <<<"$t"
     case $label in
         return)    name='return 200 "hello\n"' ;;
+        return-nometrics) name='return, metrics off' ;;
         static-1k) name='1 KiB static file' ;;
+        static-100k) name='100 KiB static file' ;;
+        close-1k)  name='1 KiB, Connection: close' ;;
+        pipeline-16) name='return, pipelined x16' ;;
     esac
     printf '%-24s %14s %14s %7s %12s %12s\n' "$name" \
         "${RPS[divehttpd,$label]:--}" "${RPS[nginx,$label]:--}" \
         "$(ratio "${RPS[divehttpd,$label]:-}" "${RPS[nginx,$label]:-}")" \
         "${P99[divehttpd,$label]:--}" "${P99[nginx,$label]:--}"
 done
+say ""
+# the cost of per-request metrics on the cheapest request (goal: <= 3%)
+say "metrics overhead on return 200: $(awk -v on="${RPS[divehttpd,return]:-}" \
+    -v off="${RPS[divehttpd,return-nometrics]:-}" 'BEGIN {
+        if (on == "" || off == "" || off == 0) print "-";
+        else printf "%.1f%%", (off - on) * 100 / off }')"
 say ""
 
 

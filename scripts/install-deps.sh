@@ -43,11 +43,12 @@ fi
 # installed here, so it is named.
 build_pkgs="gcc libc6-dev make pkg-config libssl-dev libpcre2-dev
             libcjson-dev libdb5.3-dev zlib1g-dev libbz2-dev liblz4-dev
-            libzstd-dev"
+            libzstd-dev libcrypt-dev"
 
 # Tests: prove and Test::More come with perl; curl, openssl s_client and
-# IO::Socket::SSL are clients; procps gives ps and pgrep.
-test_pkgs="perl curl openssl libio-socket-ssl-perl procps"
+# IO::Socket::SSL are clients; procps gives ps and pgrep; prometheus gives
+# promtool (t/metrics_formats.t checks the /metrics output with it).
+test_pkgs="perl curl openssl libio-socket-ssl-perl procps prometheus"
 
 installed() {
     dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null \

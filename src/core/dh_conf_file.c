@@ -1046,42 +1046,49 @@ dh_conf_append(u_char *p, u_char *last, const char *fmt, ...)
 }
 
 
+/*
+ * The unit suffix of a size (k, m, g, either case); *len is shortened to
+ * the digits.  Sizes and offsets share it so they accept the same units.
+ */
+static off_t
+dh_parse_size_scale(dh_str_t *line, size_t *len)
+{
+    *len = line->len;
+
+    switch (line->data[*len - 1]) {
+
+    case 'K':
+    case 'k':
+        (*len)--;
+        return 1024;
+
+    case 'M':
+    case 'm':
+        (*len)--;
+        return 1024 * 1024;
+
+    case 'G':
+    case 'g':
+        (*len)--;
+        return 1024 * 1024 * 1024;
+
+    default:
+        return 1;
+    }
+}
+
+
 ssize_t
 dh_parse_size(dh_str_t *line)
 {
     size_t   len;
     ssize_t  size, scale;
 
-    len = line->len;
-
-    if (len == 0) {
+    if (line->len == 0) {
         return DH_ERROR;
     }
 
-    switch (line->data[len - 1]) {
-
-    case 'K':
-    case 'k':
-        len--;
-        scale = 1024;
-        break;
-
-    case 'M':
-    case 'm':
-        len--;
-        scale = 1024 * 1024;
-        break;
-
-    case 'G':
-    case 'g':
-        len--;
-        scale = 1024 * 1024 * 1024;
-        break;
-
-    default:
-        scale = 1;
-    }
-
+    scale = (ssize_t) dh_parse_size_scale(line, &len);
     size = dh_atosz(line->data, len);
 
     if (size == DH_ERROR || size > SSIZE_MAX / scale) {
@@ -1098,36 +1105,11 @@ dh_parse_offset(dh_str_t *line)
     size_t  len;
     off_t   offset, scale;
 
-    len = line->len;
-
-    if (len == 0) {
+    if (line->len == 0) {
         return DH_ERROR;
     }
 
-    switch (line->data[len - 1]) {
-
-    case 'K':
-    case 'k':
-        len--;
-        scale = 1024;
-        break;
-
-    case 'M':
-    case 'm':
-        len--;
-        scale = 1024 * 1024;
-        break;
-
-    case 'G':
-    case 'g':
-        len--;
-        scale = 1024 * 1024 * 1024;
-        break;
-
-    default:
-        scale = 1;
-    }
-
+    scale = dh_parse_size_scale(line, &len);
     offset = dh_atoof(line->data, len);
 
     if (offset == DH_ERROR || offset > DH_MAX_OFF_T_VALUE / scale) {

@@ -53,11 +53,13 @@ typedef struct dh_thread_task_s     dh_thread_task_t;
 #include "dh_shmem.h"
 #include "dh_listening.h"
 #include "dh_conf_file.h"
+#include "dh_regex.h"
 #include "dh_module.h"
 #include "dh_cycle.h"
 #include "dh_thread_pool.h"
 #include "dh_process.h"
 #include "dh_process_cycle.h"
+#include "dh_metrics.h"
 
 
 #endif /* DH_CORE_H */

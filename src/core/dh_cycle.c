@@ -382,6 +382,7 @@ dh_cycle_open(dh_cycle_t *cycle, dh_cycle_t *old_cycle)
     }
 
     if (dh_open_listening_sockets(cycle, old_cycle) != DH_OK) {
+        dh_status_error_code = "BIND_FAILED";
         return DH_ERROR;
     }
 

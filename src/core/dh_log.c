@@ -69,6 +69,7 @@ static dh_open_file_t  dh_log_file = { STDERR_FILENO, dh_null_string };
 dh_log_t              dh_log = { DH_LOG_NOTICE, &dh_log_file, 0, NULL, NULL,
                                  NULL, NULL };
 dh_uint_t             dh_use_stderr = 1;
+u_char                dh_log_last_emerg[256];
 __thread dh_uint_t    dh_log_tid;
 
 
@@ -111,6 +112,13 @@ dh_log_error_core(dh_uint_t level, dh_log_t *log, dh_err_t err,
     if (p >= last) {
         p = last;
         dh_memcpy(p - 3, "...", 3);
+    }
+
+    /* the first one is the cause; later ones tend to be consequences */
+    if (level == DH_LOG_EMERG && dh_log_last_emerg[0] == '\0') {
+        len = dh_min((size_t) (p - msg), sizeof(dh_log_last_emerg) - 1);
+        dh_memcpy(dh_log_last_emerg, msg, len);
+        dh_log_last_emerg[len] = '\0';
     }
 
     *p++ = LF;

@@ -70,6 +70,8 @@ extern dh_log_t    dh_log;          /* the bootstrap log (stderr) */
 /* while set (startup, -t), messages at warn or worse are also shown on
  * stderr as "divehttpd: [level] message"; cleared once running */
 extern dh_uint_t   dh_use_stderr;
+/* the text of the first [emerg] message (the status report's last_error) */
+extern u_char      dh_log_last_emerg[256];
 /* the "#TID" of a log line: 0 on the event-loop thread; a thread-pool
  * thread sets its own number */
 extern __thread dh_uint_t  dh_log_tid;

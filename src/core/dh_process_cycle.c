@@ -116,6 +116,9 @@ dh_master_process_cycle(dh_cycle_t *cycle)
                               DH_PROCESS_RESPAWN);
     dh_start_helper_processes(cycle, DH_PROCESS_RESPAWN);
 
+    /* listeners bound, workers forked: the status report says UP */
+    dh_metrics_master_started(cycle);
+
     sigemptyset(&set);
 
     for ( ;; ) {
@@ -441,6 +444,9 @@ dh_reap_one(dh_cycle_t *cycle, dh_int_t i)
         dh_close_channel(p->channel, cycle->log);
     }
 
+    /* keep the dead child's counters in the totals */
+    dh_metrics_process_exited(p->pid);
+
     if (p->respawn && !p->exiting && !dh_terminate && !dh_quit) {
         dh_schedule_respawn(cycle, i);
         return 1;
@@ -535,6 +541,8 @@ dh_respawn_now(dh_cycle_t *cycle, dh_int_t i)
         dh_free_slot(i);
         return 0;
     }
+
+    dh_metrics_process_respawned();
 
     return 1;
 }
@@ -636,6 +644,9 @@ dh_master_reconfigure(dh_cycle_t *cycle)
     }
 
     ccf = (dh_core_conf_t *) dh_get_conf(new_cycle->conf_ctx, dh_core_module);
+
+    /* before the fork: the new workers count in the new registry */
+    dh_metrics_master_reloaded(new_cycle);
 
     dh_start_worker_processes(new_cycle, ccf->worker_processes,
                               DH_PROCESS_JUST_RESPAWN);
@@ -1036,6 +1047,8 @@ dh_single_process_cycle(dh_cycle_t *cycle)
     if (dh_init_process_modules(cycle) != DH_OK) {
         dh_single_process_exit(cycle, 1);
     }
+
+    dh_metrics_master_started(cycle);
 
     for ( ;; ) {
         if (dh_exiting && dh_event_hooks.can_exit(cycle)) {

@@ -107,6 +107,11 @@ main(int argc, char *const *argv)
         if (dh_test_config) {
             dh_main_stderr("configuration file %.*s test failed",
                            DH_STR_FMT(init_cycle.conf_file));
+
+        } else if (!opt.signal) {
+            dh_status_report_failed(dh_status_error_code
+                                    ? dh_status_error_code : "CONF_INVALID",
+                                    (char *) dh_log_last_emerg);
         }
 
         dh_destroy_pool(init_cycle.pool);

@@ -154,6 +154,8 @@ dh_event_accept(dh_event_t *ev)
 
         emfile_logged = 0;
 
+        dh_metrics_inc(dh_metric_conn_accepted, 1);
+
         if (dh_event_accept_one(lc, s, &sa, socklen) != DH_OK) {
             return;
         }
@@ -264,6 +266,11 @@ dh_event_accept_one(dh_connection_t *lc, dh_socket_t s, dh_sockaddr_t *sa,
 
     dh_log_debug(c->log, "accept: %.*s fd:%d",
                  DH_STR_FMT(c->addr_text), s);
+
+    /* counted before the handler, which may close it at once */
+    dh_metrics_inc(dh_metric_conn_handled, 1);
+    dh_metrics_inc(dh_metric_conn_active, 1);
+    c->metered = 1;
 
     ls->handler(c);
 

@@ -154,6 +154,12 @@ dh_close_connection(dh_connection_t *c)
 
     dh_reusable_connection(c, 0);
 
+    if (c->metered) {
+        dh_connection_metrics_state(c, DH_CONN_STATE_NONE);
+        c->metered = 0;
+        dh_metrics_inc(dh_metric_conn_active, -1);
+    }
+
     fd = c->fd;
     c->fd = -1;
 
@@ -212,6 +218,27 @@ dh_close_idle_connections(dh_cycle_t *cycle)
             c[i].read->handler(c[i].read);
         }
     }
+}
+
+
+void
+dh_connection_metrics_state(dh_connection_t *c, dh_uint_t state)
+{
+    dh_metric_t  *gauge[4];
+
+    if (!c->metered || c->metrics_state == state) {
+        return;
+    }
+
+    gauge[DH_CONN_STATE_NONE] = NULL;
+    gauge[DH_CONN_STATE_WAITING] = dh_metric_conn_waiting;
+    gauge[DH_CONN_STATE_READING] = dh_metric_conn_reading;
+    gauge[DH_CONN_STATE_WRITING] = dh_metric_conn_writing;
+
+    dh_metrics_inc(gauge[c->metrics_state], -1);
+    dh_metrics_inc(gauge[state], 1);
+
+    c->metrics_state = state;
 }
 
 

@@ -68,7 +68,19 @@ struct dh_connection_s {
     /* listener, master channel, thread-pool notify: not a client, not
      * counted by dh_active_connections() */
     unsigned            internal:1;
+    /* counted in the connections_active metric, and in the gauge of its
+     * protocol state (DH_CONN_STATE_*) */
+    unsigned            metered:1;
+    unsigned            metrics_state:2;
 };
+
+/* c->metrics_state: which of the connections_waiting / _reading /
+ * _writing gauges counts the connection (stub_status' three numbers) */
+#define DH_CONN_STATE_NONE       0
+#define DH_CONN_STATE_WAITING    1
+#define DH_CONN_STATE_READING    2
+#define DH_CONN_STATE_WRITING    3
+
 
 /* c->tcp_nodelay */
 #define DH_TCP_NODELAY_UNSET     0
@@ -139,6 +151,10 @@ dh_int_t dh_connection_error(dh_connection_t *c, dh_err_t err, char *text);
 /* Number of connections in use in this worker (not counting listeners
  * and internal ones such as the channel and thread-pool notify). */
 dh_uint_t dh_active_connections(dh_cycle_t *cycle);
+
+/* Moves a metered connection to another state gauge; dh_close_connection
+ * takes it out of its last one. */
+void dh_connection_metrics_state(dh_connection_t *c, dh_uint_t state);
 
 extern dh_uint_t        dh_connection_counter;
 /* this process's connection array (also cycle->event_ctx); NULL before

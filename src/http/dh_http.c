@@ -152,6 +152,10 @@ dh_http_block(dh_conf_t *cf, dh_command_t *cmd, void *conf)
     pcf = *cf;
     cf->ctx = ctx;
 
+    if (dh_http_variables_add_core_vars(cf) != DH_OK) {
+        return DH_CONF_ERROR;
+    }
+
     for (m = 0; modules[m]; m++) {
         if (modules[m]->type != DH_HTTP_MODULE) {
             continue;
@@ -226,6 +230,10 @@ dh_http_block(dh_conf_t *cf, dh_command_t *cmd, void *conf)
                 return DH_CONF_ERROR;
             }
         }
+    }
+
+    if (dh_http_variables_init_vars(cf) != DH_OK) {
+        return DH_CONF_ERROR;
     }
 
     if (dh_http_init_phase_handlers(cf, cmcf) != DH_OK) {
@@ -341,6 +349,10 @@ dh_http_init_phase_handlers(dh_conf_t *cf, dh_http_core_main_conf_t *cmcf)
                 cmcf->phase_engine.location_rewrite_index = n;
             }
             checker = dh_http_core_generic_phase;
+            break;
+
+        case DH_HTTP_ACCESS_PHASE:
+            checker = dh_http_core_access_phase;
             break;
 
         case DH_HTTP_CONTENT_PHASE:
@@ -471,13 +483,13 @@ dh_http_merge_locations(dh_conf_t *cf, dh_array_t *locations,
 /*
  * Splits the children of a location (or server) into the exact ones,
  * sorted by name for a binary search, and the prefix ones, longest first
- * so the first match is the longest.  Regex locations (issue 3) will be a
- * third list, tried in written order after the prefix search.
+ * so the first match is the longest.  Regex locations are a third
+ * list, tried in written order after the prefix search.
  */
 static dh_int_t
 dh_http_init_locations(dh_conf_t *cf, dh_http_core_loc_conf_t *pclcf)
 {
-    dh_uint_t                   i, ne, np;
+    dh_uint_t                   i, ne, np, nr;
     dh_http_core_loc_conf_t   **clcfp, *clcf;
 
     if (pclcf->locations == NULL) {
@@ -487,12 +499,22 @@ dh_http_init_locations(dh_conf_t *cf, dh_http_core_loc_conf_t *pclcf)
     clcfp = pclcf->locations->elts;
     ne = 0;
     np = 0;
+    nr = 0;
 
     for (i = 0; i < pclcf->locations->nelts; i++) {
         if (clcfp[i]->exact_match) {
             ne++;
+        } else if (clcfp[i]->regex) {
+            nr++;
         } else {
             np++;
+        }
+    }
+
+    if (nr) {
+        pclcf->regex_locations = dh_palloc(cf->pool, nr * sizeof(void *));
+        if (pclcf->regex_locations == NULL) {
+            return DH_ERROR;
         }
     }
 
@@ -515,6 +537,8 @@ dh_http_init_locations(dh_conf_t *cf, dh_http_core_loc_conf_t *pclcf)
 
         if (clcf->exact_match) {
             pclcf->exact_locations[pclcf->nexact++] = clcf;
+        } else if (clcf->regex) {
+            pclcf->regex_locations[pclcf->nregex++] = clcf;
         } else {
             pclcf->prefix_locations[pclcf->nprefix++] = clcf;
         }
@@ -691,6 +715,8 @@ dh_http_add_listen(dh_conf_t *cf, dh_http_core_srv_conf_t *cscf,
         }
 
         addr->opt.default_server |= lsopt->default_server;
+        /* one "ssl" makes the whole address a TLS one */
+        addr->opt.ssl |= lsopt->ssl;
     }
 
     server = addr->servers.elts;
@@ -811,6 +837,7 @@ dh_http_add_listening(dh_conf_t *cf, dh_http_conf_port_t *port,
         in->sockaddr = addrs[i].opt.sockaddr;
         in->socklen = addrs[i].opt.socklen;
         in->conf.default_server = addrs[i].default_server;
+        in->conf.ssl = addrs[i].opt.ssl;
 
         if (dh_http_server_names(cf, &addrs[i], &in->conf) != DH_OK) {
             return DH_ERROR;
@@ -855,14 +882,96 @@ dh_http_add_listening(dh_conf_t *cf, dh_http_conf_port_t *port,
 }
 
 
-/* The exact-name hash of one address.  A name served twice on the same
+/* Sorts wildcard names longest first, so the first match is the longest;
+ * an insertion sort, stable, so of equal names the first written wins. */
+static void
+dh_http_sort_stable(dh_http_server_name_t *sn, dh_uint_t n)
+{
+    dh_uint_t              i, j;
+    dh_http_server_name_t  t;
+
+    for (i = 1; i < n; i++) {
+        t = sn[i];
+
+        for (j = i; j > 0 && sn[j - 1].name.len < t.name.len; j--) {
+            sn[j] = sn[j - 1];
+        }
+
+        sn[j] = t;
+    }
+}
+
+
+/* Adds a wildcard or regex name of cscf to vn (arrays sized by the
+ * caller).  *re walks cscf->name_regexes in step with the "~" names. */
+static void
+dh_http_server_name_special(dh_http_virtual_names_t *vn, dh_str_t *name,
+    dh_http_core_srv_conf_t *cscf, dh_uint_t *re)
+{
+    dh_http_server_name_t  *sn;
+
+    if (name->data[0] == '~') {
+#if (DH_HAVE_PCRE2)
+        dh_http_regex_t  **rep;
+
+        rep = cscf->name_regexes->elts;
+        sn = &vn->regex[vn->nregex++];
+        sn->name = *name;
+        sn->server = cscf;
+        sn->dot = 0;
+        sn->regex = rep[(*re)++];
+#endif
+        return;
+    }
+
+    if (name->data[0] == '*' || name->data[0] == '.') {
+        sn = &vn->lwc[vn->nlwc++];
+        sn->dot = (name->data[0] == '.');
+        sn->name.data = name->data + (sn->dot ? 0 : 1);
+        sn->name.len = name->len - (sn->dot ? 0 : 1);
+
+    } else {
+        sn = &vn->twc[vn->ntwc++];
+        sn->dot = 0;
+        sn->name.data = name->data;
+        sn->name.len = name->len - 1;
+    }
+
+    sn->server = cscf;
+#if (DH_HAVE_PCRE2)
+    sn->regex = NULL;
+#endif
+}
+
+
+static dh_uint_t
+dh_http_server_name_kind(dh_str_t *name)
+{
+    if (name->data[0] == '~') {
+        return 3;
+    }
+
+    if (name->data[0] == '*' || name->data[0] == '.') {
+        return 1;
+    }
+
+    if (name->data[name->len - 1] == '*') {
+        return 2;
+    }
+
+    return 0;
+}
+
+
+/* The server names of one address: a hash of the exact names and lists of
+ * the wildcard and regex ones.  An exact name served twice on the same
  * address keeps its first server, like nginx (with a warning). */
 static dh_int_t
 dh_http_server_names(dh_conf_t *cf, dh_http_conf_addr_t *addr,
     dh_http_addr_conf_t *conf)
 {
     dh_int_t                   rc;
-    dh_uint_t                  s, n, count;
+    dh_uint_t                  s, n, count, nspecial[4], re;
     dh_str_t                  *name;
     dh_hash_init_t             hk;
     dh_http_virtual_names_t   *vn;
@@ -870,8 +979,17 @@ dh_http_server_names(dh_conf_t *cf, dh_http_conf_addr_t *addr,
 
     cscfp = addr->servers.elts;
     count = 0;
+    dh_memzero(nspecial, sizeof(nspecial));
 
     for (s = 0; s < addr->servers.nelts; s++) {
+        name = cscfp[s]->server_names.elts;
+
+        for (n = 0; n < cscfp[s]->server_names.nelts; n++) {
+            if (name[n].len) {
+                nspecial[dh_http_server_name_kind(&name[n])]++;
+            }
+        }
+
         count += cscfp[s]->server_names.nelts;
     }
 
@@ -880,16 +998,37 @@ dh_http_server_names(dh_conf_t *cf, dh_http_conf_addr_t *addr,
         return DH_OK;
     }
 
+    vn = dh_pcalloc(cf->pool, sizeof(dh_http_virtual_names_t));
+    if (vn == NULL) {
+        return DH_ERROR;
+    }
+
+    vn->lwc = dh_palloc(cf->pool, (nspecial[1] + 1)
+                                  * sizeof(dh_http_server_name_t));
+    vn->twc = dh_palloc(cf->pool, (nspecial[2] + 1)
+                                  * sizeof(dh_http_server_name_t));
+    vn->regex = dh_palloc(cf->pool, (nspecial[3] + 1)
+                                    * sizeof(dh_http_server_name_t));
+    if (vn->lwc == NULL || vn->twc == NULL || vn->regex == NULL) {
+        return DH_ERROR;
+    }
+
     if (dh_hash_keys_init(&hk, cf->pool, count, 1) != DH_OK) {
         return DH_ERROR;
     }
 
     for (s = 0; s < addr->servers.nelts; s++) {
         name = cscfp[s]->server_names.elts;
+        re = 0;
 
         for (n = 0; n < cscfp[s]->server_names.nelts; n++) {
             if (name[n].len == 0) {
                 continue;                   /* server_name "" */
+            }
+
+            if (dh_http_server_name_kind(&name[n])) {
+                dh_http_server_name_special(vn, &name[n], cscfp[s], &re);
+                continue;
             }
 
             rc = dh_hash_add_key(&hk, &name[n], cscfp[s]);
@@ -907,10 +1046,9 @@ dh_http_server_names(dh_conf_t *cf, dh_http_conf_addr_t *addr,
         }
     }
 
-    vn = dh_palloc(cf->pool, sizeof(dh_http_virtual_names_t));
-    if (vn == NULL) {
-        return DH_ERROR;
-    }
+    /* stable order matters for equal lengths: the first server wins */
+    dh_http_sort_stable(vn->lwc, vn->nlwc);
+    dh_http_sort_stable(vn->twc, vn->ntwc);
 
     vn->nnames = count;
 
@@ -921,6 +1059,68 @@ dh_http_server_names(dh_conf_t *cf, dh_http_conf_addr_t *addr,
     conf->virtual_names = vn;
 
     return DH_OK;
+}
+
+
+dh_http_core_srv_conf_t *
+dh_http_find_virtual_server(dh_http_request_t *r, dh_http_virtual_names_t *vn,
+    dh_str_t *host)
+{
+    dh_uint_t                 i;
+    dh_http_server_name_t    *sn;
+    dh_http_core_srv_conf_t  *cscf;
+
+    cscf = dh_hash_find(&vn->names, dh_hash_key(host->data, host->len),
+                        host->data, host->len);
+    if (cscf) {
+        return cscf;
+    }
+
+    for (i = 0; i < vn->nlwc; i++) {
+        sn = &vn->lwc[i];
+
+        if ((host->len > sn->name.len
+             && dh_memcmp(host->data + host->len - sn->name.len,
+                          sn->name.data, sn->name.len) == 0)
+            || (sn->dot && host->len == sn->name.len - 1
+                && dh_memcmp(host->data, sn->name.data + 1, host->len) == 0))
+        {
+            return sn->server;
+        }
+    }
+
+    for (i = 0; i < vn->ntwc; i++) {
+        sn = &vn->twc[i];
+
+        if (host->len > sn->name.len
+            && dh_memcmp(host->data, sn->name.data, sn->name.len) == 0)
+        {
+            return sn->server;
+        }
+    }
+
+#if (DH_HAVE_PCRE2)
+    /* r is NULL for the TLS SNI lookup, before any request exists:
+     * regex names (which set captures on the request) are left to the
+     * Host header then */
+    for (i = 0; r != NULL && i < vn->nregex; i++) {
+        sn = &vn->regex[i];
+
+        switch (dh_http_regex_exec(r, sn->regex, host)) {
+
+        case DH_OK:
+            return sn->server;
+
+        case DH_DECLINED:
+            continue;
+
+        default:
+            return NULL;
+        }
+    }
+#endif
+
+    return NULL;
 }
 
 

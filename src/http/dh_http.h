@@ -13,10 +13,13 @@
 #include "dh_event.h"
 
 typedef struct dh_http_request_s  dh_http_request_t;
+typedef struct dh_http_request_body_s  dh_http_request_body_t;
 
 #include "dh_http_config.h"
+#include "dh_http_variables.h"
 #include "dh_http_request.h"
 #include "dh_http_core_module.h"
+#include "dh_http_request_body.h"
 
 typedef dh_int_t (*dh_http_output_header_filter_pt)(dh_http_request_t *r);
 typedef dh_int_t (*dh_http_output_body_filter_pt)(dh_http_request_t *r,
@@ -57,6 +60,21 @@ dh_int_t dh_http_discard_request_body(dh_http_request_t *r);
 void dh_http_request_empty_handler(dh_http_request_t *r);
 void dh_http_block_reading(dh_http_request_t *r);
 u_char *dh_http_log_error(dh_log_t *log, u_char *buf, size_t len);
+/* Waits for (or reads) the first request of a connection; the TLS module
+ * calls it once the handshake is done. */
+void dh_http_wait_request_handler(dh_event_t *rev);
+
+/* Set by the TLS module (dh_http_ssl_module.c) in preconfiguration, so
+ * this layer needs no OpenSSL: start() begins the handshake of a
+ * connection accepted on a "listen ... ssl" address (it owns the
+ * connection from then on), shutdown() sends close_notify and frees the
+ * TLS state before the socket is closed or half-closed. */
+typedef struct {
+    void        (*start)(dh_connection_t *c);
+    void        (*shutdown)(dh_connection_t *c);
+} dh_http_ssl_hooks_t;
+
+extern dh_http_ssl_hooks_t  dh_http_ssl_hooks;
 
 /* ---- output */
 dh_int_t dh_http_send_header(dh_http_request_t *r);
@@ -64,6 +82,11 @@ dh_int_t dh_http_output_filter(dh_http_request_t *r, dh_chain_t *in);
 dh_int_t dh_http_write_filter(dh_http_request_t *r, dh_chain_t *in);
 dh_int_t dh_http_special_response_handler(dh_http_request_t *r,
     dh_int_t error);
+/* error_page for *status (dh_http_error_page.c): DH_DONE when an
+ * internal redirect now owns the request, DH_DECLINED to send the built-in
+ * page for *status (changed to 302 etc. with Location for an external
+ * error page), DH_ERROR. */
+dh_int_t dh_http_send_error_page(dh_http_request_t *r, dh_uint_t *status);
 /* "404 Not Found" for a status; empty string when unknown. */
 dh_str_t *dh_http_status_line(dh_uint_t status);
 /* Answers with `status` and a body (or Location for 3xx). */

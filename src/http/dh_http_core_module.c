@@ -37,6 +37,8 @@ static char *dh_http_core_server_name(dh_conf_t *cf, dh_command_t *cmd,
 static char *dh_http_core_return(dh_conf_t *cf, dh_command_t *cmd,
     void *conf);
 static char *dh_http_core_root(dh_conf_t *cf, dh_command_t *cmd, void *conf);
+static char *dh_http_core_alias(dh_conf_t *cf, dh_command_t *cmd,
+    void *conf);
 static char *dh_http_core_types(dh_conf_t *cf, dh_command_t *cmd,
     void *conf);
 static char *dh_http_core_type(dh_conf_t *cf, dh_command_t *dummy,
@@ -45,6 +47,13 @@ static char *dh_http_core_large_buffers(dh_conf_t *cf, dh_command_t *cmd,
     void *conf);
 
 static dh_int_t dh_http_core_return_handler(dh_http_request_t *r);
+
+
+static dh_conf_enum_t  dh_http_core_satisfy[] = {
+    { dh_string("all"), DH_HTTP_SATISFY_ALL },
+    { dh_string("any"), DH_HTTP_SATISFY_ANY },
+    { dh_null_string, 0 }
+};
 
 
 static dh_command_t  dh_http_core_commands[] = {
@@ -87,6 +96,13 @@ static dh_command_t  dh_http_core_commands[] = {
     { dh_string("root"),
       DH_HTTP_MAIN_CONF|DH_HTTP_SRV_CONF|DH_HTTP_LOC_CONF|DH_CONF_TAKE1,
       dh_http_core_root,
+      DH_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { dh_string("alias"),
+      DH_HTTP_LOC_CONF|DH_CONF_TAKE1,
+      dh_http_core_alias,
       DH_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -161,6 +177,13 @@ static dh_command_t  dh_http_core_commands[] = {
       DH_HTTP_LOC_CONF_OFFSET,
       offsetof(dh_http_core_loc_conf_t, retry_after),
       NULL },
+
+    { dh_string("satisfy"),
+      DH_HTTP_MAIN_CONF|DH_HTTP_SRV_CONF|DH_HTTP_LOC_CONF|DH_CONF_TAKE1,
+      dh_conf_set_enum_slot,
+      DH_HTTP_LOC_CONF_OFFSET,
+      offsetof(dh_http_core_loc_conf_t, satisfy),
+      &dh_http_core_satisfy },
 
     { dh_string("server_tokens"),
       DH_HTTP_MAIN_CONF|DH_HTTP_SRV_CONF|DH_HTTP_LOC_CONF|DH_CONF_FLAG,
@@ -277,6 +300,89 @@ dh_http_core_generic_phase(dh_http_request_t *r, dh_http_phase_handler_t *ph)
 }
 
 
+/* A challenge an earlier access handler added is not sent with a response
+ * that another handler let through (satisfy any). */
+static void
+dh_http_core_drop_challenge(dh_http_request_t *r)
+{
+    dh_uint_t         i;
+    dh_list_part_t   *part;
+    dh_table_elt_t   *h;
+
+    for (part = &r->headers_out.headers.part; part; part = part->next) {
+        h = part->elts;
+
+        for (i = 0; i < part->nelts; i++) {
+            if (h[i].key.len == sizeof("WWW-Authenticate") - 1
+                && dh_strncasecmp(h[i].key.data,
+                                  (u_char *) "WWW-Authenticate",
+                                  h[i].key.len) == 0)
+            {
+                h[i].hash = 0;
+            }
+        }
+    }
+}
+
+
+/* The access phase honours satisfy: under "any" a denial is only
+ * remembered (401 wins over 403, so the client is asked for credentials)
+ * and sent when no access handler let the request through. */
+dh_int_t
+dh_http_core_access_phase(dh_http_request_t *r, dh_http_phase_handler_t *ph)
+{
+    dh_int_t                  rc;
+    dh_http_core_loc_conf_t  *clcf;
+
+    rc = ph->handler(r);
+
+    if (rc == DH_AGAIN || rc == DH_DONE) {
+        return DH_OK;
+    }
+
+    clcf = dh_http_get_module_loc_conf(r, dh_http_core_module);
+
+    if (clcf->satisfy == DH_HTTP_SATISFY_ALL) {
+        if (rc == DH_OK || rc == DH_DECLINED) {
+            r->phase_handler++;
+            return DH_AGAIN;
+        }
+
+        dh_http_finalize_request(r, rc);
+        return DH_OK;
+    }
+
+    if (rc == DH_OK) {
+        if (r->access_code == DH_HTTP_UNAUTHORIZED) {
+            dh_http_core_drop_challenge(r);
+        }
+
+        r->access_code = 0;
+        r->phase_handler = ph->next;
+        return DH_AGAIN;
+    }
+
+    if (rc == DH_HTTP_FORBIDDEN || rc == DH_HTTP_UNAUTHORIZED) {
+        if (r->access_code != DH_HTTP_UNAUTHORIZED) {
+            r->access_code = rc;
+        }
+
+    } else if (rc != DH_DECLINED) {
+        dh_http_finalize_request(r, rc);
+        return DH_OK;
+    }
+
+    r->phase_handler++;
+
+    if ((dh_uint_t) r->phase_handler == ph->next && r->access_code) {
+        dh_http_finalize_request(r, r->access_code);
+        return DH_OK;
+    }
+
+    return DH_AGAIN;
+}
+
+
 dh_int_t
 dh_http_core_find_config_phase(dh_http_request_t *r,
     dh_http_phase_handler_t *ph)
@@ -374,56 +480,83 @@ dh_http_core_find_exact(dh_http_core_loc_conf_t *pclcf, dh_str_t *uri)
 }
 
 
+#define DH_HTTP_LOC_NONE    0
+#define DH_HTTP_LOC_PREFIX  1   /* a prefix matched; a regex may override */
+#define DH_HTTP_LOC_FINAL   2   /* exact, ^~ or regex: the search ends */
+
 /*
- * Exact match first; otherwise the longest matching prefix, then the same
- * search among that location's nested locations.  Regex locations (issue
- * 3) will be tried after the prefix search unless it found a ^~ one.
+ * nginx's order: an exact match ends the search; otherwise the longest
+ * prefix is remembered and its nested locations are searched the same
+ * way; then, unless that prefix is ^~, the regex locations of this level
+ * are tried in written order and the first match wins (with its own
+ * nested locations searched in turn).
  */
+static dh_uint_t
+dh_http_core_find_in(dh_http_request_t *r, dh_http_core_loc_conf_t *pclcf)
+{
+    dh_uint_t                  i, rc;
+    dh_http_core_loc_conf_t   *clcf;
+
+    if (pclcf->nexact) {
+        clcf = dh_http_core_find_exact(pclcf, &r->uri);
+
+        if (clcf) {
+            r->loc_conf = clcf->loc_conf;
+            return DH_HTTP_LOC_FINAL;
+        }
+    }
+
+    rc = DH_HTTP_LOC_NONE;
+
+    for (i = 0; i < pclcf->nprefix; i++) {
+        clcf = pclcf->prefix_locations[i];
+
+        if (r->uri.len >= clcf->name.len
+            && dh_memcmp(r->uri.data, clcf->name.data, clcf->name.len) == 0)
+        {
+            r->loc_conf = clcf->loc_conf;
+
+            if (dh_http_core_find_in(r, clcf) == DH_HTTP_LOC_FINAL
+                || clcf->noregex)
+            {
+                return DH_HTTP_LOC_FINAL;
+            }
+
+            rc = DH_HTTP_LOC_PREFIX;
+            break;
+        }
+    }
+
+#if (DH_HAVE_PCRE2)
+    for (i = 0; i < pclcf->nregex; i++) {
+        clcf = pclcf->regex_locations[i];
+
+        switch (dh_http_regex_exec(r, clcf->regex_match, &r->uri)) {
+
+        case DH_OK:
+            r->loc_conf = clcf->loc_conf;
+            (void) dh_http_core_find_in(r, clcf);
+            return DH_HTTP_LOC_FINAL;
+
+        case DH_DECLINED:
+            continue;
+
+        default:
+            /* logged; the prefix match, if any, answers */
+            return rc;
+        }
+    }
+#endif
+
+    return rc;
+}
+
+
 void
 dh_http_core_find_location(dh_http_request_t *r)
 {
-    dh_uint_t                  i;
-    dh_http_core_loc_conf_t   *pclcf, *clcf;
-
-    pclcf = dh_http_get_module_loc_conf(r, dh_http_core_module);
-
-    for ( ;; ) {
-        if (pclcf->nexact) {
-            clcf = dh_http_core_find_exact(pclcf, &r->uri);
-
-            if (clcf) {
-                r->loc_conf = clcf->loc_conf;
-                return;
-            }
-        }
-
-        clcf = NULL;
-
-        for (i = 0; i < pclcf->nprefix; i++) {
-            clcf = pclcf->prefix_locations[i];
-
-            if (r->uri.len >= clcf->name.len
-                && dh_memcmp(r->uri.data, clcf->name.data, clcf->name.len)
-                   == 0)
-            {
-                break;
-            }
-
-            clcf = NULL;
-        }
-
-        if (clcf == NULL) {
-            return;
-        }
-
-        r->loc_conf = clcf->loc_conf;
-
-        if (clcf->nexact == 0 && clcf->nprefix == 0) {
-            return;
-        }
-
-        pclcf = clcf;
-    }
+    (void) dh_http_core_find_in(r,
+                    dh_http_get_module_loc_conf(r, dh_http_core_module));
 }
 
 
@@ -463,6 +596,49 @@ dh_http_set_content_type(dh_http_request_t *r)
 }
 
 
+u_char *
+dh_http_map_uri_to_path(dh_http_request_t *r, dh_str_t *path,
+    size_t reserved)
+{
+    u_char                   *last;
+    dh_str_t                  base, rest;
+    dh_http_core_loc_conf_t  *clcf;
+
+    clcf = dh_http_get_module_loc_conf(r, dh_http_core_module);
+
+    rest = r->uri;
+
+    if (clcf->alias.data == NULL) {
+        base = clcf->root;
+
+    } else {
+        base = clcf->alias;
+
+        if (clcf->regex) {
+            rest.len = 0;
+
+        } else {
+            /* the location's name is a prefix of (or equal to) the URI */
+            rest.data += dh_min(clcf->name.len, rest.len);
+            rest.len -= dh_min(clcf->name.len, rest.len);
+        }
+    }
+
+    path->data = dh_pnalloc(r->pool, base.len + rest.len + reserved + 1);
+    if (path->data == NULL) {
+        return NULL;
+    }
+
+    last = dh_cpymem(path->data, base.data, base.len);
+    last = dh_cpymem(last, rest.data, rest.len);
+    *last = '\0';
+
+    path->len = last - path->data;
+
+    return last;
+}
+
+
 dh_table_elt_t *
 dh_http_add_header_out(dh_http_request_t *r, char *key, size_t key_len,
     u_char *value, size_t value_len)
@@ -489,6 +665,7 @@ dh_http_add_header_out(dh_http_request_t *r, char *key, size_t key_len,
 static dh_int_t
 dh_http_core_return_handler(dh_http_request_t *r)
 {
+    dh_str_t                  text;
     dh_http_core_loc_conf_t  *clcf;
 
     clcf = dh_http_get_module_loc_conf(r, dh_http_core_module);
@@ -501,8 +678,16 @@ dh_http_core_return_handler(dh_http_request_t *r)
         return DH_HTTP_CLOSE;
     }
 
+    text = clcf->return_text;
+
+    if (clcf->return_value
+        && dh_http_complex_value(r, clcf->return_value, &text) != DH_OK)
+    {
+        return DH_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     dh_http_finalize_request(r, dh_http_send_response(r, clcf->return_code,
-                                                      &clcf->return_text));
+                                                      &text));
     return DH_DONE;
 }
 
@@ -659,6 +844,7 @@ dh_http_core_create_loc_conf(dh_conf_t *cf)
     clcf->keepalive_shutdown_grace = DH_CONF_UNSET_MSEC;
     clcf->retry_after = DH_CONF_UNSET;
     clcf->server_tokens = DH_CONF_UNSET;
+    clcf->satisfy = DH_CONF_UNSET_UINT;
     clcf->sendfile = DH_CONF_UNSET;
     clcf->tcp_nodelay = DH_CONF_UNSET;
 
@@ -745,6 +931,8 @@ dh_http_core_merge_loc_conf(dh_conf_t *cf, void *parent, void *child)
                              prev->keepalive_shutdown_grace, 1000);
     dh_conf_merge_sec_value(conf->retry_after, prev->retry_after, 5);
     dh_conf_merge_value(conf->server_tokens, prev->server_tokens, 1);
+    dh_conf_merge_uint_value(conf->satisfy, prev->satisfy,
+                             DH_HTTP_SATISFY_ALL);
     dh_conf_merge_value(conf->sendfile, prev->sendfile, 1);
     dh_conf_merge_value(conf->tcp_nodelay, prev->tcp_nodelay, 1);
 
@@ -887,6 +1075,36 @@ dh_http_core_server(dh_conf_t *cf, dh_command_t *cmd, void *dummy)
 }
 
 
+static dh_int_t
+dh_http_core_regex_location(dh_conf_t *cf, dh_http_core_loc_conf_t *clcf,
+    dh_str_t *name, dh_uint_t caseless)
+{
+#if (DH_HAVE_PCRE2)
+    dh_regex_compile_t  rc;
+
+    dh_memzero(&rc, sizeof(dh_regex_compile_t));
+
+    rc.pattern = *name;
+    rc.options = caseless ? DH_REGEX_CASELESS : 0;
+
+    clcf->regex_match = dh_http_regex_compile(cf, &rc);
+    if (clcf->regex_match == NULL) {
+        return DH_ERROR;
+    }
+
+    clcf->regex = 1;
+
+    return DH_OK;
+
+#else
+    dh_conf_log_error(DH_LOG_EMERG, cf, 0,
+                      "using regex \"%.*s\" requires PCRE2, but divehttpd "
+                      "was built --without-pcre2", DH_STR_FMT(*name));
+    return DH_ERROR;
+#endif
+}
+
+
 static char *
 dh_http_core_location(dh_conf_t *cf, dh_command_t *cmd, void *dummy)
 {
@@ -947,12 +1165,15 @@ dh_http_core_location(dh_conf_t *cf, dh_command_t *cmd, void *dummy)
         {
             clcf->noregex = 1;
 
-        } else if (mod->data[0] == '~') {
-            dh_conf_log_error(DH_LOG_EMERG, cf, 0,
-                              "regex locations are not supported yet: "
-                              "\"location %.*s %.*s\"",
-                              DH_STR_FMT(*mod), DH_STR_FMT(*name));
-            return DH_CONF_ERROR;
+        } else if ((mod->len == 1 && mod->data[0] == '~')
+                   || (mod->len == 2 && mod->data[0] == '~'
+                       && mod->data[1] == '*'))
+        {
+            if (dh_http_core_regex_location(cf, clcf, name, mod->len == 2)
+                != DH_OK)
+            {
+                return DH_CONF_ERROR;
+            }
 
         } else {
             dh_conf_log_error(DH_LOG_EMERG, cf, 0,
@@ -965,7 +1186,9 @@ dh_http_core_location(dh_conf_t *cf, dh_command_t *cmd, void *dummy)
         name = &value[1];
     }
 
-    if (name->len == 0 || name->data[0] == '@' || name->data[0] == '~') {
+    if (name->len == 0 || name->data[0] == '@'
+        || (name->data[0] == '~' && !clcf->regex))
+    {
         dh_conf_log_error(DH_LOG_EMERG, cf, 0,
                           "unsupported location \"%.*s\"",
                           DH_STR_FMT(*name));
@@ -976,7 +1199,8 @@ dh_http_core_location(dh_conf_t *cf, dh_command_t *cmd, void *dummy)
 
     pclcf = pctx->loc_conf[dh_http_core_module.ctx_index];
 
-    if (pclcf->name.len) {
+    /* a regex cannot be checked against a prefix at configuration time */
+    if (pclcf->name.len && !pclcf->regex && !clcf->regex) {
         if (pclcf->exact_match) {
             dh_conf_log_error(DH_LOG_EMERG, cf, 0,
                               "location \"%.*s\" cannot be inside "
@@ -1009,6 +1233,7 @@ dh_http_core_location(dh_conf_t *cf, dh_command_t *cmd, void *dummy)
 
     for (i = 0; i < pclcf->locations->nelts; i++) {
         if (clcfp[i]->exact_match == clcf->exact_match
+            && clcfp[i]->regex == clcf->regex
             && dh_str_eq(&clcfp[i]->name, &clcf->name))
         {
             dh_conf_log_error(DH_LOG_EMERG, cf, 0,
@@ -1103,6 +1328,24 @@ dh_http_core_listen(dh_conf_t *cf, dh_command_t *cmd, void *conf)
             continue;
         }
 
+        if (dh_str_caseeq(&value[i], "ssl")) {
+            if (dh_http_ssl_hooks.start == NULL) {
+                dh_conf_log_error(DH_LOG_EMERG, cf, 0,
+                                  "the \"ssl\" parameter requires "
+                                  "dh_http_ssl_module (OpenSSL)");
+                return DH_CONF_ERROR;
+            }
+
+            lsopt.ssl = 1;
+
+            if (cscf->ssl_listen_file == NULL) {
+                cscf->ssl_listen_file = cf->conf_file->file.name.data;
+                cscf->ssl_listen_line = cf->conf_file->line;
+            }
+
+            continue;
+        }
+
         if (value[i].len > 8 && dh_memcmp(value[i].data, "backlog=", 8) == 0)
         {
             n = dh_atoi(value[i].data + 8, value[i].len - 8);
@@ -1155,6 +1398,75 @@ dh_http_core_listen(dh_conf_t *cf, dh_command_t *cmd, void *conf)
 }
 
 
+/* '*' only as "*." at the start or ".*" at the end, once. */
+static dh_uint_t
+dh_http_core_valid_server_name(dh_str_t *name)
+{
+    u_char    *star;
+    dh_uint_t  len;
+
+    len = name->len;
+    star = memchr(name->data, '*', len);
+
+    if (star == NULL) {
+        return len == 0 || name->data[0] != '.' || len > 1;
+    }
+
+    if (memchr(star + 1, '*', name->data + len - star - 1)) {
+        return 0;
+    }
+
+    if (star == name->data) {
+        return len > 2 && name->data[1] == '.';
+    }
+
+    return star == name->data + len - 1 && len > 2 && star[-1] == '.';
+}
+
+
+static dh_int_t
+dh_http_core_server_regex(dh_conf_t *cf, dh_http_core_srv_conf_t *cscf,
+    dh_str_t *value)
+{
+#if (DH_HAVE_PCRE2)
+    dh_http_regex_t     **rep;
+    dh_regex_compile_t    rc;
+
+    dh_memzero(&rc, sizeof(dh_regex_compile_t));
+
+    rc.pattern.data = value->data + 1;
+    rc.pattern.len = value->len - 1;
+    /* host names are compared lower-case */
+    rc.options = DH_REGEX_CASELESS;
+
+    if (cscf->name_regexes == NULL) {
+        cscf->name_regexes = dh_array_create(cf->pool, 2, sizeof(void *));
+        if (cscf->name_regexes == NULL) {
+            return DH_ERROR;
+        }
+    }
+
+    rep = dh_array_push(cscf->name_regexes);
+    if (rep == NULL) {
+        return DH_ERROR;
+    }
+
+    *rep = dh_http_regex_compile(cf, &rc);
+    if (*rep == NULL) {
+        return DH_ERROR;
+    }
+
+    return DH_OK;
+
+#else
+    dh_conf_log_error(DH_LOG_EMERG, cf, 0,
+                      "using regex \"%.*s\" requires PCRE2, but divehttpd "
+                      "was built --without-pcre2", DH_STR_FMT(*value));
+    return DH_ERROR;
+#endif
+}
+
+
 static char *
 dh_http_core_server_name(dh_conf_t *cf, dh_command_t *cmd, void *conf)
 {
@@ -1170,12 +1482,14 @@ dh_http_core_server_name(dh_conf_t *cf, dh_command_t *cmd, void *conf)
 
         ch = value[i].len ? value[i].data[0] : '\0';
 
-        if (ch == '*' || ch == '.' || ch == '~'
-            || (value[i].len && value[i].data[value[i].len - 1] == '*'))
-        {
+        if (ch == '~') {
+            if (dh_http_core_server_regex(cf, cscf, &value[i]) != DH_OK) {
+                return DH_CONF_ERROR;
+            }
+
+        } else if (!dh_http_core_valid_server_name(&value[i])) {
             dh_conf_log_error(DH_LOG_EMERG, cf, 0,
-                              "wildcard and regex server names are not "
-                              "supported yet: \"%.*s\"",
+                              "invalid server name or wildcard \"%.*s\"",
                               DH_STR_FMT(value[i]));
             return DH_CONF_ERROR;
         }
@@ -1215,6 +1529,30 @@ dh_http_is_redirect(dh_uint_t code)
 }
 
 
+/* The text or URL of return may hold variables. */
+static char *
+dh_http_core_return_value(dh_conf_t *cf, dh_http_core_loc_conf_t *clcf)
+{
+    dh_http_compile_complex_value_t  ccv;
+
+    clcf->return_value = dh_palloc(cf->pool,
+                                   sizeof(dh_http_complex_value_t));
+    if (clcf->return_value == NULL) {
+        return DH_CONF_ERROR;
+    }
+
+    ccv.cf = cf;
+    ccv.value = &clcf->return_text;
+    ccv.complex_value = clcf->return_value;
+
+    if (dh_http_compile_complex_value(&ccv) != DH_OK) {
+        return DH_CONF_ERROR;
+    }
+
+    return DH_CONF_OK;
+}
+
+
 static char *
 dh_http_core_return(dh_conf_t *cf, dh_command_t *cmd, void *conf)
 {
@@ -1240,7 +1578,7 @@ dh_http_core_return(dh_conf_t *cf, dh_command_t *cmd, void *conf)
         {
             clcf->return_code = DH_HTTP_MOVED_TEMPORARILY;
             clcf->return_text = value[1];
-            return DH_CONF_OK;
+            return dh_http_core_return_value(cf, clcf);
         }
 
         dh_conf_log_error(DH_LOG_EMERG, cf, 0,
@@ -1264,6 +1602,7 @@ dh_http_core_return(dh_conf_t *cf, dh_command_t *cmd, void *conf)
         }
 
         clcf->return_text = value[2];
+        return dh_http_core_return_value(cf, clcf);
 
     } else if (dh_http_is_redirect(code)) {
         dh_str_null(&clcf->return_text);
@@ -1284,6 +1623,10 @@ dh_http_core_root(dh_conf_t *cf, dh_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
+    if (clcf->alias.data) {
+        return "is duplicate, \"alias\" directive was specified earlier";
+    }
+
     value = cf->args->elts;
     clcf->root = value[1];
 
@@ -1298,6 +1641,36 @@ dh_http_core_root(dh_conf_t *cf, dh_command_t *cmd, void *conf)
     /* the URI brings its own leading '/' */
     while (clcf->root.len && clcf->root.data[clcf->root.len - 1] == '/') {
         clcf->root.len--;
+    }
+
+    return DH_CONF_OK;
+}
+
+
+static char *
+dh_http_core_alias(dh_conf_t *cf, dh_command_t *cmd, void *conf)
+{
+    dh_http_core_loc_conf_t *clcf = conf;
+
+    dh_str_t  *value;
+
+    if (clcf->alias.data) {
+        return "is duplicate";
+    }
+
+    if (clcf->root.data) {
+        return "is duplicate, \"root\" directive was specified earlier";
+    }
+
+    value = cf->args->elts;
+    clcf->alias = value[1];
+
+    if (clcf->alias.len == 0) {
+        return "has an empty path";
+    }
+
+    if (dh_conf_full_name(cf->cycle, &clcf->alias, 0) != DH_OK) {
+        return DH_CONF_ERROR;
     }
 
     return DH_CONF_OK;

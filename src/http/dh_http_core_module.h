@@ -67,6 +67,8 @@ typedef struct {
     dh_array_t                *ports;     /* of dh_http_conf_port_t */
 
     dh_http_phase_t            phases[DH_HTTP_LOG_PHASE + 1];
+
+    void                      *variables;  /* dh_http_variables.c */
 } dh_http_core_main_conf_t;
 
 typedef struct {
@@ -78,12 +80,19 @@ typedef struct {
     dh_uint_t                  line;
 
     dh_str_t                   server_name;    /* the first name */
+    dh_array_t                *name_regexes;   /* of dh_http_regex_t *, for
+                                                  the "~" names in order */
 
     size_t                     connection_pool_size;
     size_t                     request_pool_size;
     size_t                     client_header_buffer_size;
     dh_bufs_t                  large_client_header_buffers;
     dh_msec_t                  client_header_timeout;
+
+    /* the first "listen ... ssl" of this server (NULL: none), for the
+     * "no ssl_certificate" error */
+    u_char                    *ssl_listen_file;
+    dh_uint_t                  ssl_listen_line;
 
     unsigned                   listen:1;
 } dh_http_core_srv_conf_t;
@@ -101,6 +110,7 @@ typedef struct {
     unsigned                   default_server:1;
     unsigned                   wildcard:1;
     unsigned                   reuseport:1;
+    unsigned                   ssl:1;
 } dh_http_listen_opt_t;
 
 typedef struct {
@@ -117,16 +127,38 @@ typedef struct {
 
 /* ---- listen: run-time view (listening->servers) */
 
-/* Server names of one address.  Exact names now; wildcard and regex
- * names (issue 3) become more members here. */
+/* A wildcard or regex server name.  name: the suffix of a leading
+ * wildcard (".example.com" of "*.example.com"; `dot` when written
+ * ".example.com", which also matches "example.com") or the prefix of a
+ * trailing one ("www.example." of "www.example.*"). */
+typedef struct {
+    dh_str_t                   name;
+    dh_http_core_srv_conf_t   *server;
+#if (DH_HAVE_PCRE2)
+    dh_http_regex_t           *regex;
+#endif
+    unsigned                   dot:1;
+} dh_http_server_name_t;
+
+/* Server names of one address, tried in nginx's order: exact, longest
+ * leading wildcard, longest trailing wildcard, first matching regex. */
 typedef struct {
     dh_hash_t                  names;          /* name -> srv conf */
     dh_uint_t                  nnames;
+
+    dh_http_server_name_t     *lwc;            /* longest first */
+    dh_uint_t                  nlwc;
+    dh_http_server_name_t     *twc;            /* longest first */
+    dh_uint_t                  ntwc;
+    dh_http_server_name_t     *regex;          /* in written order */
+    dh_uint_t                  nregex;
 } dh_http_virtual_names_t;
 
 struct dh_http_addr_conf_s {
     dh_http_core_srv_conf_t   *default_server;
     dh_http_virtual_names_t   *virtual_names;  /* NULL: only one server */
+
+    unsigned                   ssl:1;          /* TLS handshake first */
 };
 
 typedef struct {
@@ -160,19 +192,28 @@ struct dh_http_core_loc_conf_s {
     /* children, as written (configuration time) */
     dh_array_t                *locations;      /* of loc conf pointers */
     /* children, ready for lookup: exact ones sorted by name, prefix ones
-     * longest first; regex ones (issue 3) will follow in written order */
+     * longest first, regex ones in written order */
     dh_http_core_loc_conf_t  **exact_locations;
     dh_uint_t                  nexact;
     dh_http_core_loc_conf_t  **prefix_locations;
     dh_uint_t                  nprefix;
+    dh_http_core_loc_conf_t  **regex_locations;  /* in written order */
+    dh_uint_t                  nregex;
+#if (DH_HAVE_PCRE2)
+    dh_http_regex_t           *regex_match;    /* ~ and ~* */
+#endif
 
     dh_http_handler_pt         handler;        /* content handler */
 
     /* return CODE [TEXT|URL]; not inherited (runs at its own level) */
     dh_uint_t                  return_code;    /* 0: none */
     dh_str_t                   return_text;
+    dh_http_complex_value_t   *return_value;   /* return_text compiled */
 
     dh_str_t                   root;           /* absolute, no trailing / */
+    /* alias PATH: replaces the location's prefix (a regex location's
+     * whole URI); not inherited */
+    dh_str_t                   alias;
 
     dh_array_t                *types;          /* of dh_hash_key_t */
     dh_hash_t                  types_hash;
@@ -186,6 +227,7 @@ struct dh_http_core_loc_conf_s {
 
     dh_flag_t                  server_tokens;
     dh_flag_t                  sendfile;
+    dh_uint_t                  satisfy;        /* DH_HTTP_SATISFY_* */
     dh_flag_t                  tcp_nodelay;
 
     u_char                    *file_name;
@@ -194,6 +236,12 @@ struct dh_http_core_loc_conf_s {
 
 #define DH_HTTP_SMALL_FILE    (32 * 1024)   /* read and sent with headers */
 
+/* satisfy all: every access handler must let the request through;
+ * satisfy any: one DH_OK is enough (access handlers return DH_OK when
+ * they allowed, DH_DECLINED when they have no opinion, 401/403). */
+#define DH_HTTP_SATISFY_ALL   0
+#define DH_HTTP_SATISFY_ANY   1
+
 dh_int_t dh_http_core_run_phases(dh_http_request_t *r);
 dh_int_t dh_http_core_generic_phase(dh_http_request_t *r,
     dh_http_phase_handler_t *ph);
@@ -201,9 +249,22 @@ dh_int_t dh_http_core_find_config_phase(dh_http_request_t *r,
     dh_http_phase_handler_t *ph);
 dh_int_t dh_http_core_content_phase(dh_http_request_t *r,
     dh_http_phase_handler_t *ph);
+dh_int_t dh_http_core_access_phase(dh_http_request_t *r,
+    dh_http_phase_handler_t *ph);
 
 /* Picks the location for r->uri below the server's locations. */
 void dh_http_core_find_location(dh_http_request_t *r);
+/* The file of r->uri under root, or alias, NUL-terminated, in a buffer
+ * with `reserved` bytes to spare after it (for an index name).  Returns
+ * the NUL's address, or NULL when out of memory. */
+u_char *dh_http_map_uri_to_path(dh_http_request_t *r, dh_str_t *path,
+    size_t reserved);
+/* Opens a file to serve (dh_http_open_file_cache.c), through the
+ * location's open_file_cache when it has one.  DH_OK: *fd and *st stay
+ * valid until the request ends and the caller never closes *fd; or the
+ * status to answer with (404, 403, 500). */
+dh_int_t dh_http_open_file(dh_http_request_t *r, u_char *path, size_t len,
+    dh_fd_t *fd, struct stat *st);
 /* r->headers_out.content_type from r->exten and the location's types. */
 void dh_http_set_content_type(dh_http_request_t *r);
 dh_table_elt_t *dh_http_add_header_out(dh_http_request_t *r, char *key,
@@ -211,9 +272,15 @@ dh_table_elt_t *dh_http_add_header_out(dh_http_request_t *r, char *key,
 
 dh_int_t dh_http_add_listen(dh_conf_t *cf, dh_http_core_srv_conf_t *cscf,
     dh_http_listen_opt_t *lsopt);
+/* The server of an address for a (lower-case, validated) host, or NULL
+ * (the default server answers).  A regex match sets r's captures; with
+ * r NULL (TLS SNI) regex names are not tried. */
+dh_http_core_srv_conf_t *dh_http_find_virtual_server(dh_http_request_t *r,
+    dh_http_virtual_names_t *vn, dh_str_t *host);
 
 extern dh_module_t  dh_http_core_module;
 extern dh_module_t  dh_http_static_module;
+extern dh_module_t  dh_http_open_file_cache_module;
 extern dh_module_t  dh_http_write_filter_module;
 extern dh_module_t  dh_http_header_filter_module;
 extern dh_module_t  dh_http_chunked_filter_module;

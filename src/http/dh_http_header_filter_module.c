@@ -297,6 +297,7 @@ dh_http_header_filter(dh_http_request_t *r)
     *p++ = CR; *p++ = LF;
 
     b->last = p;
+    r->header_size = b->last - b->pos;
 
     if (r->header_only) {
         b->last_buf = 1;

@@ -42,7 +42,6 @@
 #define DH_HTTP_DISCARD_BUFFER     4096
 
 
-static void dh_http_wait_request_handler(dh_event_t *rev);
 static dh_uint_t dh_http_idle_wakeup(dh_connection_t *c);
 static void dh_http_empty_handler(dh_event_t *ev);
 static dh_buf_t *dh_http_alloc_buffer(size_t size, dh_log_t *log);
@@ -83,6 +82,7 @@ static void dh_http_set_keepalive(dh_http_request_t *r);
 static void dh_http_set_lingering_close(dh_http_request_t *r);
 static void dh_http_lingering_close_handler(dh_event_t *rev);
 static void dh_http_release_buffers(dh_http_request_t *r, dh_buf_t *keep);
+static void dh_http_log_request(dh_http_request_t *r);
 static void dh_http_free_request(dh_http_request_t *r);
 static void dh_http_close_request(dh_http_request_t *r);
 
@@ -121,8 +121,39 @@ dh_http_header_t  dh_http_headers_in[] = {
       offsetof(dh_http_headers_in_t, user_agent),
       dh_http_process_header_line },
 
+    { dh_string("if-match"),
+      offsetof(dh_http_headers_in_t, if_match),
+      dh_http_process_header_line },
+
+    { dh_string("if-unmodified-since"),
+      offsetof(dh_http_headers_in_t, if_unmodified_since),
+      dh_http_process_unique_header_line },
+
+    { dh_string("if-range"),
+      offsetof(dh_http_headers_in_t, if_range),
+      dh_http_process_unique_header_line },
+
+    { dh_string("range"),
+      offsetof(dh_http_headers_in_t, range),
+      dh_http_process_unique_header_line },
+
+    { dh_string("accept-encoding"),
+      offsetof(dh_http_headers_in_t, accept_encoding),
+      dh_http_process_header_line },
+
+    { dh_string("origin"),
+      offsetof(dh_http_headers_in_t, origin),
+      dh_http_process_unique_header_line },
+
+    { dh_string("access-control-request-method"),
+      offsetof(dh_http_headers_in_t, access_control_request_method),
+      dh_http_process_unique_header_line },
+
     { dh_null_string, 0, NULL }
 };
+
+
+dh_http_ssl_hooks_t  dh_http_ssl_hooks;
 
 
 #define dh_http_default_srv_conf(hc)                                          \
@@ -145,6 +176,8 @@ dh_http_init_connection(dh_connection_t *c)
     dh_http_in_addr_t         *addr;
     dh_http_connection_t      *hc;
     dh_http_core_srv_conf_t   *cscf;
+
+    dh_connection_metrics_state(c, DH_CONN_STATE_WAITING);
 
     hc = dh_pcalloc(c->pool, sizeof(dh_http_connection_t));
     if (hc == NULL) {
@@ -197,6 +230,14 @@ dh_http_init_connection(dh_connection_t *c)
     dh_reusable_connection(c, 1);
 
     rev->cancelable = 1;
+
+    if (hc->addr_conf->ssl) {
+        /* the TLS module owns the connection until the handshake ends,
+         * then comes back to dh_http_wait_request_handler() */
+        dh_http_ssl_hooks.start(c);
+        return;
+    }
+
     dh_event_add_timer(rev, cscf->client_header_timeout);
 
     if (rev->ready) {
@@ -205,7 +246,7 @@ dh_http_init_connection(dh_connection_t *c)
 }
 
 
-static void
+void
 dh_http_wait_request_handler(dh_event_t *rev)
 {
     size_t                     size;
@@ -390,6 +431,8 @@ dh_http_create_request(dh_connection_t *c)
     ctx = hc->conf_ctx;
     cscf = ctx->srv_conf[dh_http_core_module.ctx_index];
 
+    dh_connection_metrics_state(c, DH_CONN_STATE_READING);
+
     pool = dh_create_pool(cscf->request_pool_size, c->log);
     if (pool == NULL) {
         return NULL;
@@ -433,6 +476,7 @@ dh_http_create_request(dh_connection_t *c)
     r->read_event_handler = dh_http_block_reading;
     r->write_event_handler = dh_http_request_empty_handler;
     r->start_msec = dh_current_msec;
+    r->sent_start = c->sent;
 
     c->requests++;
     hc->request = r;
@@ -643,6 +687,13 @@ dh_http_read_request_headers(dh_http_request_t *r)
         }
 
         if (rc == DH_HTTP_PARSE_HEADER_DONE) {
+            if (r->request_start
+                && r->request_start >= r->header_in->start
+                && r->request_start <= r->header_in->pos)
+            {
+                r->request_length = r->header_in->pos - r->request_start;
+            }
+
             rc = dh_http_process_request_header(r);
 
             if (rc != DH_OK) {
@@ -983,6 +1034,12 @@ dh_http_validate_host(dh_http_request_t *r, dh_str_t *host)
     after_brackets = 0;
     dot = 0;
 
+    /* RFC 9110 allows an empty Host only for a target without authority;
+     * every target we serve has one, so it names no server (as nginx) */
+    if (len == 0) {
+        return DH_HTTP_BAD_REQUEST;
+    }
+
     for (i = 0; i < host->len; i++) {
         ch = h[i];
 
@@ -1091,8 +1148,7 @@ dh_http_set_virtual_server(dh_http_request_t *r)
         return;
     }
 
-    cscf = dh_hash_find(&vn->names, dh_hash_key(server->data, server->len),
-                        server->data, server->len);
+    cscf = dh_http_find_virtual_server(r, vn, server);
 
     if (cscf == NULL) {
         return;                         /* the default server answers */
@@ -1111,6 +1167,8 @@ dh_http_process_request(dh_http_request_t *r)
     c = r->connection;
 
     dh_event_del_timer(c->read);
+
+    dh_connection_metrics_state(c, DH_CONN_STATE_WRITING);
 
     dh_http_set_virtual_server(r);
 
@@ -1292,7 +1350,7 @@ static dh_int_t
 dh_http_process_transfer_encoding(dh_http_request_t *r, dh_table_elt_t *h,
     dh_uint_t offset)
 {
-    u_char  *p, *last;
+    u_char  *p, *last, *s, *e;
 
     if (r->headers_in.transfer_encoding) {
         dh_log_error(DH_LOG_INFO, r->connection->log, 0,
@@ -1324,6 +1382,22 @@ dh_http_process_transfer_encoding(dh_http_request_t *r, dh_table_elt_t *h,
     if (last - p == 7 && dh_strncasecmp(p, (u_char *) "chunked", 7) == 0
         && p != h->value.data)
     {
+        /* chunked applied twice is not a coding we lack but a framing
+         * error (RFC 9112 6.1): look for it among the earlier ones */
+        for (s = h->value.data; s < p; s = e + 1) {
+            while (s < p && (*s == ' ' || *s == '\t')) {
+                s++;
+            }
+
+            for (e = s; e < p && *e != ','; e++) { /* void */ }
+
+            if (e - s >= 7 && dh_strncasecmp(s, (u_char *) "chunked", 7) == 0
+                && (e - s == 7 || s[7] == ' ' || s[7] == '\t'))
+            {
+                return DH_HTTP_BAD_REQUEST;
+            }
+        }
+
         return DH_HTTP_NOT_IMPLEMENTED;
     }
 
@@ -1365,11 +1439,13 @@ dh_http_finalize_request(dh_http_request_t *r, dh_int_t rc)
     dh_connection_t           *c;
     dh_http_core_loc_conf_t   *clcf;
 
-    c = r->connection;
-
     if (rc == DH_DONE) {
+        /* the handler finished (or already freed) the request itself:
+         * r must not be touched */
         return;
     }
+
+    c = r->connection;
 
     if (c->read->handler != dh_http_request_handler) {
         /* an answer before the phases (a parse error): stop reading the
@@ -1488,6 +1564,16 @@ dh_http_discard_request_body(dh_http_request_t *r)
     dh_int_t           rc;
     dh_http_chunked_t  *ctx;
 
+    if (r->request_body) {
+        /* the body reader owns the body (dh_http_request_body.c) */
+        if (!r->request_body->finished) {
+            r->keepalive = 0;
+            r->lingering_close = 1;
+        }
+
+        return DH_OK;
+    }
+
     if (r->discarding || r->discard_closes
         || (!r->headers_in.chunked && r->headers_in.content_length_n <= 0))
     {
@@ -1547,27 +1633,14 @@ dh_http_discard_request_body(dh_http_request_t *r)
 static dh_int_t
 dh_http_discard_from(dh_http_request_t *r, dh_buf_t *b)
 {
-    off_t               n;
-    dh_int_t            rc;
-    dh_http_chunked_t  *ctx;
-
-    ctx = r->chunked;
-
-    if (ctx == NULL) {
-        n = dh_min(r->headers_in.content_length_n, b->last - b->pos);
-        b->pos += n;
-        r->headers_in.content_length_n -= n;
-
-        return r->headers_in.content_length_n ? DH_AGAIN : DH_OK;
-    }
+    dh_int_t  rc;
+    dh_buf_t  piece;
 
     for ( ;; ) {
-        rc = dh_http_parse_chunked(ctx, b);
+        rc = dh_http_decode_body(r->chunked, &r->headers_in.content_length_n,
+                                 b, &piece);
 
         if (rc == DH_OK) {
-            n = dh_min(ctx->size, b->last - b->pos);
-            b->pos += n;
-            ctx->size -= n;
             continue;
         }
 
@@ -1698,6 +1771,14 @@ dh_http_finalize_connection(dh_http_request_t *r)
 
     c = r->connection;
 
+    if (r->request_body && !r->request_body->finished) {
+        /* answered while the body was still arriving */
+        r->request_body->finished = 1;
+        r->read_event_handler = dh_http_block_reading;
+        r->keepalive = 0;
+        r->lingering_close = 1;
+    }
+
     if (r->keepalive && !c->close && !dh_exiting && !r->discarding) {
         dh_http_set_keepalive(r);
         return;
@@ -1757,6 +1838,8 @@ dh_http_set_keepalive(dh_http_request_t *r)
 
     keep = NULL;
 
+    dh_http_log_request(r);
+
     if (b->pos < b->last) {
         /* pipelined: keep the bytes, in the small buffer when they fit */
         size = b->last - b->pos;
@@ -1778,6 +1861,8 @@ dh_http_set_keepalive(dh_http_request_t *r)
 
     dh_http_release_buffers(r, keep);
     dh_http_free_request(r);
+
+    dh_connection_metrics_state(c, DH_CONN_STATE_WAITING);
 
     c->log->action = "keepalive";
 
@@ -1820,8 +1905,15 @@ dh_http_set_lingering_close(dh_http_request_t *r)
     hc = r->http_connection;
     rev = c->read;
 
+    dh_http_log_request(r);
     dh_http_release_buffers(r, NULL);
     dh_http_free_request(r);
+
+    /* TLS ends with close_notify before the TCP half-close; what the
+     * client still sends is then drained as raw bytes */
+    if (c->ssl) {
+        dh_http_ssl_hooks.shutdown(c);
+    }
 
     /* our side is done; reading what the client still sends, for a
      * while, keeps its kernel from answering our response with a reset */
@@ -1886,8 +1978,13 @@ dh_http_lingering_close_handler(dh_event_t *rev)
 }
 
 
+/*
+ * LOG phase handlers read the request line and headers, which point into
+ * the header buffers; so they run before those buffers are released or
+ * reused for a pipelined request, never from dh_http_free_request().
+ */
 static void
-dh_http_free_request(dh_http_request_t *r)
+dh_http_log_request(dh_http_request_t *r)
 {
     dh_uint_t                   i;
     dh_http_handler_pt         *log_handler;
@@ -1900,7 +1997,12 @@ dh_http_free_request(dh_http_request_t *r)
     for (i = 0; i < cmcf->phases[DH_HTTP_LOG_PHASE].handlers.nelts; i++) {
         log_handler[i](r);
     }
+}
 
+
+static void
+dh_http_free_request(dh_http_request_t *r)
+{
     r->http_connection->request = NULL;
     r->connection->log->action = NULL;
 
@@ -1915,6 +2017,7 @@ dh_http_close_request(dh_http_request_t *r)
 
     c = r->connection;
 
+    dh_http_log_request(r);
     dh_http_release_buffers(r, NULL);
     dh_http_free_request(r);
     dh_http_close_connection(c);
@@ -1930,6 +2033,10 @@ dh_http_close_connection(dh_connection_t *c)
     if (c->buffer) {
         dh_free(c->buffer);
         c->buffer = NULL;
+    }
+
+    if (c->ssl) {
+        dh_http_ssl_hooks.shutdown(c);
     }
 
     c->destroyed = 1;

@@ -107,6 +107,13 @@ typedef struct {
     dh_table_elt_t   *if_modified_since;
     dh_table_elt_t   *if_none_match;
     dh_table_elt_t   *user_agent;
+    dh_table_elt_t   *if_match;
+    dh_table_elt_t   *if_unmodified_since;
+    dh_table_elt_t   *if_range;
+    dh_table_elt_t   *range;
+    dh_table_elt_t   *accept_encoding;
+    dh_table_elt_t   *origin;
+    dh_table_elt_t   *access_control_request_method;
 
     dh_str_t          server;       /* validated host, lower-case, no port */
 
@@ -183,6 +190,7 @@ struct dh_http_request_s {
     dh_http_headers_out_t       headers_out;
 
     dh_http_chunked_t          *chunked;       /* body being discarded */
+    dh_http_request_body_t     *request_body;  /* body being read */
     dh_chain_t                 *out;           /* unsent output */
 
     dh_msec_t                   start_msec;
@@ -198,9 +206,21 @@ struct dh_http_request_s {
     dh_str_t                    http_protocol;
     dh_str_t                    host;          /* from an absolute URI */
 
+    /* variables: values cached per index (allocated on first use), the
+     * captures of the last regex match, the request id once made */
+    dh_http_variable_value_t   *variables;
+    int                        *captures;
+    dh_uint_t                   ncaptures;
+    u_char                     *captures_data;
+    u_char                     *request_id;    /* 32 hex chars */
+    off_t                       sent_start;    /* c->sent at the start */
+    size_t                      header_size;   /* response header bytes */
+    off_t                       request_length; /* request header bytes */
+
     dh_http_handler_pt          content_handler;
     dh_int_t                    phase_handler;
     dh_uint_t                   err_status;
+    dh_uint_t                   access_code;   /* satisfy any: denial */
 
     /* parser state: what the byte machines need to resume */
     dh_uint_t                   state;
@@ -243,6 +263,11 @@ struct dh_http_request_s {
     unsigned                    done:1;          /* response fully sent */
     unsigned                    chunked_out:1;   /* Transfer-Encoding */
     unsigned                    header_timer:1;  /* client_header_timeout */
+    unsigned                    error_page:1;    /* redirected once */
+    unsigned                    request_body_in_file_only:1; /* set by the
+                                                    handler before reading */
+    unsigned                    allow_ranges:1;  /* range filter may cut */
+    unsigned                    uri_changes:4;   /* internal redirects */
 };
 
 #endif /* DH_HTTP_REQUEST_H */

@@ -37,6 +37,11 @@ dh_http_is_redirect(dh_uint_t status)
 static void
 dh_http_give_up_body(dh_http_request_t *r)
 {
+    if (r->request_body) {
+        /* read (or being read) by the body reader, which decides */
+        return;
+    }
+
     if (r->headers_in.chunked || r->headers_in.content_length_n > 0) {
         r->keepalive = 0;
         r->lingering_close = 1;
@@ -111,6 +116,11 @@ dh_http_special_response_handler(dh_http_request_t *r, dh_int_t error)
 
     if (!r->keepalive && !r->discarding) {
         dh_http_give_up_body(r);
+    }
+
+    rc = dh_http_send_error_page(r, &status);
+    if (rc != DH_DECLINED) {
+        return rc;
     }
 
     r->headers_out.status = status;

@@ -5,8 +5,8 @@
  * its headers in one writev; a larger one is sent with sendfile, or read
  * and sent piece by piece with `sendfile off`.  The URI was normalised
  * before location matching (no "..", no NUL), so root + URI stays under
- * root.  ETag is "mtime-size" in hex like nginx; If-None-Match and
- * If-Modified-Since answer 304.
+ * root.  ETag is "mtime-size" in hex like nginx; the conditional
+ * headers are the not-modified filter's, Range the range filter's.
  */
 
 #include "dh_config.h"
@@ -20,6 +20,7 @@
 typedef struct {
     dh_array_t    *indices;          /* of dh_str_t */
     size_t         max_index_len;
+    dh_flag_t      tcp_nopush;
 } dh_http_static_loc_conf_t;
 
 /* a large file sent by reading it (sendfile off) */
@@ -52,6 +53,13 @@ static dh_command_t  dh_http_static_commands[] = {
       0,
       NULL },
 
+    { dh_string("tcp_nopush"),
+      DH_HTTP_MAIN_CONF|DH_HTTP_SRV_CONF|DH_HTTP_LOC_CONF|DH_CONF_FLAG,
+      dh_conf_set_flag_slot,
+      DH_HTTP_LOC_CONF_OFFSET,
+      offsetof(dh_http_static_loc_conf_t, tcp_nopush),
+      NULL },
+
       dh_null_command
 };
 
@@ -78,48 +86,6 @@ dh_module_t  dh_http_static_module = {
     NULL,                                  /* exit process */
     NULL                                   /* exit master */
 };
-
-
-static dh_int_t
-dh_http_static_open(dh_http_request_t *r, u_char *path, dh_fd_t *fd,
-    struct stat *st)
-{
-    dh_err_t  err;
-
-    *fd = open((char *) path, O_RDONLY|O_NONBLOCK|O_CLOEXEC|O_NOCTTY);
-
-    if (*fd == DH_INVALID_FILE) {
-        err = dh_errno;
-
-        switch (err) {
-        case DH_ENOENT:
-        case DH_ENOTDIR:
-        case ENAMETOOLONG:
-        case ELOOP:
-            return DH_HTTP_NOT_FOUND;
-
-        case DH_EACCES:
-        case DH_EPERM:
-            dh_log_error(DH_LOG_ERR, r->connection->log, err,
-                         "open() \"%s\" failed", path);
-            return DH_HTTP_FORBIDDEN;
-
-        default:
-            dh_log_error(DH_LOG_CRIT, r->connection->log, err,
-                         "open() \"%s\" failed", path);
-            return DH_HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
-
-    if (fstat(*fd, st) == -1) {
-        dh_log_error(DH_LOG_CRIT, r->connection->log, dh_errno,
-                     "fstat() \"%s\" failed", path);
-        close(*fd);
-        return DH_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return DH_OK;
-}
 
 
 /* "dir" -> 301 "dir/", keeping the URI as the client wrote it */
@@ -170,22 +136,13 @@ dh_http_static_handler(dh_http_request_t *r)
     size_t                      len;
     dh_fd_t                     fd;
     dh_int_t                    rc;
-    dh_str_t                   *index;
+    dh_str_t                   *index, name;
     dh_uint_t                   i;
     struct stat                 st;
-    dh_http_core_loc_conf_t    *clcf;
     dh_http_static_loc_conf_t  *slcf;
 
     if (!(r->method & (DH_HTTP_GET|DH_HTTP_HEAD))) {
-        if (dh_http_add_header_out(r, "Allow", sizeof("Allow") - 1,
-                                   (u_char *) "GET, HEAD",
-                                   sizeof("GET, HEAD") - 1)
-            == NULL)
-        {
-            return DH_ERROR;
-        }
-
-        return DH_HTTP_NOT_ALLOWED;
+        return dh_http_not_allowed(r, DH_HTTP_GET|DH_HTTP_HEAD);
     }
 
     if (r->uri.len == 0 || r->uri.data[0] != '/') {
@@ -197,29 +154,28 @@ dh_http_static_handler(dh_http_request_t *r)
         return rc;
     }
 
-    clcf = dh_http_get_module_loc_conf(r, dh_http_core_module);
     slcf = dh_http_get_module_loc_conf(r, dh_http_static_module);
 
-    len = clcf->root.len + r->uri.len + slcf->max_index_len + 1;
-
-    path = dh_pnalloc(r->pool, len);
-    if (path == NULL) {
+    last = dh_http_map_uri_to_path(r, &name, slcf->max_index_len);
+    if (last == NULL) {
         return DH_ERROR;
     }
 
-    last = dh_cpymem(path, clcf->root.data, clcf->root.len);
-    last = dh_cpymem(last, r->uri.data, r->uri.len);
+    path = name.data;
+
+    if (last == path) {
+        return DH_HTTP_NOT_FOUND;
+    }
 
     if (last[-1] != '/') {
         *last = '\0';
 
-        rc = dh_http_static_open(r, path, &fd, &st);
+        rc = dh_http_open_file(r, path, dh_strlen(path), &fd, &st);
         if (rc != DH_OK) {
             return rc;
         }
 
         if (S_ISDIR(st.st_mode)) {
-            close(fd);
             return dh_http_static_redirect_dir(r);
         }
 
@@ -233,7 +189,7 @@ dh_http_static_handler(dh_http_request_t *r)
     for (i = 0; i < slcf->indices->nelts; i++) {
         dh_memcpy(last, index[i].data, index[i].len + 1);
 
-        rc = dh_http_static_open(r, path, &fd, &st);
+        rc = dh_http_open_file(r, path, dh_strlen(path), &fd, &st);
 
         if (rc == DH_HTTP_NOT_FOUND) {
             continue;
@@ -244,7 +200,6 @@ dh_http_static_handler(dh_http_request_t *r)
         }
 
         if (S_ISDIR(st.st_mode)) {
-            close(fd);
             continue;
         }
 
@@ -268,84 +223,13 @@ dh_http_static_handler(dh_http_request_t *r)
 
     *last = '\0';
 
+    /* a directory without an index: autoindex, which runs after this
+     * handler, may list it; otherwise the content phase answers 403 */
     if (stat((char *) path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        dh_log_error(DH_LOG_ERR, r->connection->log, 0,
-                     "directory index of \"%s\" is forbidden", path);
-        return DH_HTTP_FORBIDDEN;
+        return DH_DECLINED;
     }
 
     return DH_HTTP_NOT_FOUND;
-}
-
-
-/* If-None-Match: a list of entity tags or "*"; weak comparison */
-static dh_uint_t
-dh_http_static_etag_match(dh_table_elt_t *h, dh_str_t *etag)
-{
-    u_char  *p, *last, *start;
-
-    for ( /* void */ ; h; h = h->next) {
-        p = h->value.data;
-        last = p + h->value.len;
-
-        while (p < last) {
-            while (p < last && (*p == ' ' || *p == '\t' || *p == ',')) {
-                p++;
-            }
-
-            start = p;
-
-            while (p < last && *p != ',') {
-                p++;
-            }
-
-            while (p > start && (p[-1] == ' ' || p[-1] == '\t')) {
-                p--;
-            }
-
-            if (p - start == 1 && *start == '*') {
-                return 1;
-            }
-
-            if (p - start > 2 && start[0] == 'W' && start[1] == '/') {
-                start += 2;
-            }
-
-            if ((size_t) (p - start) == etag->len
-                && dh_memcmp(start, etag->data, etag->len) == 0)
-            {
-                return 1;
-            }
-
-            while (p < last && *p != ',') {
-                p++;
-            }
-        }
-    }
-
-    return 0;
-}
-
-
-static dh_uint_t
-dh_http_static_not_modified(dh_http_request_t *r, time_t mtime,
-    dh_str_t *etag)
-{
-    time_t           since;
-    dh_table_elt_t  *h;
-
-    if (r->headers_in.if_none_match) {
-        return dh_http_static_etag_match(r->headers_in.if_none_match, etag);
-    }
-
-    h = r->headers_in.if_modified_since;
-
-    if (h) {
-        since = dh_parse_http_time(h->value.data, h->value.len);
-        return since != -1 && mtime <= since;
-    }
-
-    return 0;
 }
 
 
@@ -360,13 +244,11 @@ dh_http_static_send_file(dh_http_request_t *r, dh_fd_t fd, struct stat *st,
     dh_buf_t                  *b;
     dh_file_t                 *file;
     dh_chain_t                 out;
-    dh_pool_cleanup_t         *cln;
-    dh_pool_cleanup_file_t    *clnf;
     dh_http_static_ctx_t      *ctx;
     dh_http_core_loc_conf_t   *clcf;
+    dh_http_static_loc_conf_t *slcf;
 
     if (!S_ISREG(st->st_mode)) {
-        close(fd);
         return DH_HTTP_NOT_FOUND;
     }
 
@@ -376,7 +258,6 @@ dh_http_static_send_file(dh_http_request_t *r, dh_fd_t fd, struct stat *st,
                        (unsigned long) st->st_mtime,
                        (unsigned long long) size);
     if (etag == NULL) {
-        close(fd);
         return DH_ERROR;
     }
 
@@ -384,34 +265,29 @@ dh_http_static_send_file(dh_http_request_t *r, dh_fd_t fd, struct stat *st,
                                                  sizeof("ETag") - 1,
                                                  etag->data, etag->len);
     if (r->headers_out.etag == NULL) {
-        close(fd);
         return DH_ERROR;
     }
 
     r->headers_out.last_modified_time = st->st_mtime;
 
-    if (dh_http_static_not_modified(r, st->st_mtime, etag)) {
-        close(fd);
-        r->headers_out.status = DH_HTTP_NOT_MODIFIED;
-        return dh_http_send_header(r);
-    }
-
+    /* the not-modified filter may turn this into 304 or 412 and the
+     * range filter into 206 or 416; both set header_only when no body
+     * is to follow */
     r->headers_out.status = DH_HTTP_OK;
     r->headers_out.content_length_n = size;
+    r->allow_ranges = 1;
     dh_http_set_content_type(r);
 
     if (r->method == DH_HTTP_HEAD) {
-        close(fd);
         return dh_http_send_header(r);
     }
 
     clcf = dh_http_get_module_loc_conf(r, dh_http_core_module);
 
     if (size <= DH_HTTP_SMALL_FILE) {
-        /* read now and close: headers and body leave in one writev */
+        /* read now: headers and body leave in one writev */
         b = dh_create_temp_buf(r->pool, size ? (size_t) size : 1);
         if (b == NULL) {
-            close(fd);
             return DH_ERROR;
         }
 
@@ -422,11 +298,9 @@ dh_http_static_send_file(dh_http_request_t *r, dh_fd_t fd, struct stat *st,
                          n == -1 ? dh_errno : 0,
                          "pread() \"%s\" read %ld of %lld bytes", path,
                          (long) n, (long long) size);
-            close(fd);
             return DH_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        close(fd);
 
         b->last = b->pos + n;
         b->last_buf = 1;
@@ -447,20 +321,15 @@ dh_http_static_send_file(dh_http_request_t *r, dh_fd_t fd, struct stat *st,
         return dh_http_output_filter(r, &out);
     }
 
-    /* a large file: the fd lives as long as the request */
-    cln = dh_pool_cleanup_add(r->pool, sizeof(dh_pool_cleanup_file_t));
-    if (cln == NULL) {
-        close(fd);
-        return DH_ERROR;
-    }
-
-    cln->handler = dh_pool_cleanup_file;
-    clnf = cln->data;
-    clnf->fd = fd;
-    clnf->name = path;
-    clnf->log = r->connection->log;
-
+    /* a large file: the fd lives as long as the request (its pool or
+     * the open file cache closes it) */
     if (clcf->sendfile) {
+        /* on: the headers wait (MSG_MORE) to share a segment with the
+         * file's first bytes; off: they leave at once */
+        slcf = dh_http_get_module_loc_conf(r, dh_http_static_module);
+        r->connection->tcp_nopush = slcf->tcp_nopush ? DH_TCP_NOPUSH_UNSET
+                                                     : DH_TCP_NOPUSH_DISABLED;
+
         b = dh_calloc_buf(r->pool);
         file = dh_pcalloc(r->pool, sizeof(dh_file_t));
 
@@ -629,6 +498,7 @@ dh_http_static_create_loc_conf(dh_conf_t *cf)
     }
 
     conf->indices = DH_CONF_UNSET_PTR;
+    conf->tcp_nopush = DH_CONF_UNSET;
 
     return conf;
 }
@@ -641,6 +511,8 @@ dh_http_static_merge_loc_conf(dh_conf_t *cf, void *parent, void *child)
     dh_http_static_loc_conf_t  *conf = child;
 
     dh_str_t  *index;
+
+    dh_conf_merge_value(conf->tcp_nopush, prev->tcp_nopush, 1);
 
     if (conf->indices != DH_CONF_UNSET_PTR) {
         return DH_CONF_OK;

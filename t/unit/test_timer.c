@@ -778,8 +778,10 @@ test_thread_pool(void)
         dh_thread_task_post(tp, task);
     }
 
-    /* wait until all four threads are blocked on the gate */
-    for (tries = 0; tries < 1000; tries++) {
+    /* wait until all four threads are blocked on the gate (generous: a
+     * loaded machine, e.g. a sanitizer run beside other tests, may take
+     * long to schedule them; no timing is asserted) */
+    for (tries = 0; tries < 30000; tries++) {
         pthread_mutex_lock(&tp->mtx);
         i = (int) tp->waiting;
         pthread_mutex_unlock(&tp->mtx);
