@@ -22,7 +22,7 @@ use Test::Divehttpd;
 select STDERR; $| = 1;
 select STDOUT; $| = 1;
 
-my $t = Test::Divehttpd->new()->has(qw/http http_limit_req/)->plan(33);
+my $t = Test::Divehttpd->new()->has(qw/http http_limit_req/)->plan(35);
 
 $t->write_file_expand('divehttpd.conf', <<'EOF');
 
@@ -86,6 +86,10 @@ http {
         location /free/ {
         }
 
+        location = /metrics {
+            metrics;
+        }
+
         location /shut/ {
             limit_req zone=shut burst=5;
         }
@@ -124,6 +128,13 @@ is(status('/one/'), 200, 'first request passes');
 is(status('/one/'), 503, 'second request over the rate: 503');
 is(status('/one/'), 503, 'and the next one too');
 is(status('/free/'), 200, 'location without limit_req not limited');
+
+# every worker's decisions are counted on /metrics by zone and result
+my $m = http_get('/metrics') // '';
+like($m, qr/^divehttpd_limit_req_requests_total\{zone="one",result="passed"\} 1$/m,
+    'metrics: passed request counted');
+like($m, qr/^divehttpd_limit_req_requests_total\{zone="one",result="rejected"\} 2$/m,
+    'metrics: rejected requests counted');
 
 SKIP: {
     my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.2', Proto => 'tcp');

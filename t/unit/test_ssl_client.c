@@ -144,6 +144,10 @@ handshake(dh_connection_t *c)
 
     rc = dh_ssl_handshake(c);
     if (rc != DH_AGAIN) {
+        /* finished at once (the server answered fast): by the API the
+         * handler is only called for a handshake that had to wait, so
+         * count this as the one completion */
+        done_calls = 1;
         return rc;
     }
 

@@ -666,6 +666,7 @@ typedef struct {
 static pthread_t        main_thread;
 static int              done_n, done_wrong;
 static pthread_mutex_t  gate = PTHREAD_MUTEX_INITIALIZER;
+static int              gate_entered;   /* threads that reached the gate */
 
 
 static void
@@ -696,6 +697,7 @@ job_done(dh_thread_task_t *task)
 static void
 gate_handler(void *data, dh_log_t *log)
 {
+    __atomic_add_fetch(&gate_entered, 1, __ATOMIC_SEQ_CST);
     pthread_mutex_lock(&gate);
     pthread_mutex_unlock(&gate);
 }
@@ -767,8 +769,9 @@ test_thread_pool(void)
 
     is_int(poll(&pfd, 1, 0), 0, "eventfd drained");
 
-    /* max_queue */
-    tp->max_queue = 2;
+    /* max_queue: first occupy all four threads (the limit is set only
+     * afterwards, or a slow thread would make one of these four refused
+     * and leave a thread free to take the tasks counted below) */
     pthread_mutex_lock(&gate);
 
     for (i = 0; i < 4; i++) {
@@ -782,16 +785,14 @@ test_thread_pool(void)
      * loaded machine, e.g. a sanitizer run beside other tests, may take
      * long to schedule them; no timing is asserted) */
     for (tries = 0; tries < 30000; tries++) {
-        pthread_mutex_lock(&tp->mtx);
-        i = (int) tp->waiting;
-        pthread_mutex_unlock(&tp->mtx);
-
-        if (i == 0) {
+        if (__atomic_load_n(&gate_entered, __ATOMIC_SEQ_CST) == 4) {
             break;
         }
 
         usleep(1000);
     }
+
+    tp->max_queue = 2;
 
     for (i = 0; i < 3; i++) {
         task = dh_thread_task_alloc(pool, 0);

@@ -72,6 +72,9 @@ static char *dh_http_limit_conn(dh_conf_t *cf, dh_command_t *cmd,
     void *conf);
 static dh_int_t dh_http_limit_conn_init(dh_conf_t *cf);
 
+/* the decisions counter of the running configuration (see limit_req) */
+static dh_metric_t  *dh_http_limit_conn_metric;
+
 
 static dh_conf_enum_t  dh_http_limit_conn_log_levels[] = {
     { dh_string("info"), DH_LOG_INFO },
@@ -297,7 +300,8 @@ dh_http_limit_conn_take(dh_http_request_t *r,
 
         lc = dh_slab_alloc_locked(ctx->shpool, size);
         if (lc == NULL) {
-            ctx->sh->stats.rejected++;
+            dh_http_limit_metric_count(dh_http_limit_conn_metric,
+                                       limit->shm_zone, "rejected");
             dh_shmtx_unlock(&ctx->shpool->mutex);
             dh_log_error(DH_LOG_ERR, r->connection->log, 0,
                          "could not allocate node in limit_conn zone "
@@ -315,21 +319,21 @@ dh_http_limit_conn_take(dh_http_request_t *r,
         ctx->sh->stats.nodes++;
 
     } else if (lc->conn >= limit->conn) {
-        if (dry_run) {
-            ctx->sh->stats.dry_run++;
-            dh_shmtx_unlock(&ctx->shpool->mutex);
-            return DH_DECLINED;
-        }
-
-        ctx->sh->stats.rejected++;
         dh_shmtx_unlock(&ctx->shpool->mutex);
-        return DH_BUSY;
+
+        dh_http_limit_metric_count(dh_http_limit_conn_metric,
+                                   limit->shm_zone,
+                                   dry_run ? "dry_run" : "rejected");
+
+        return dry_run ? DH_DECLINED : DH_BUSY;
     }
 
     lc->conn++;
-    ctx->sh->stats.passed++;
 
     dh_shmtx_unlock(&ctx->shpool->mutex);
+
+    dh_http_limit_metric_count(dh_http_limit_conn_metric, limit->shm_zone,
+                               "passed");
 
     lccln = cln->data;
     lccln->shm_zone = limit->shm_zone;
@@ -706,6 +710,17 @@ dh_http_limit_conn_init(dh_conf_t *cf)
         }
     }
 
+    dh_http_limit_conn_metric = NULL;
+
+    if (mcf->zones.nelts) {
+        dh_http_limit_conn_metric = dh_http_limit_metric_add(cf,
+            "limit_conn_requests_total",
+            "Requests seen by limit_conn, by zone and decision");
+        if (dh_http_limit_conn_metric == NULL) {
+            return DH_ERROR;
+        }
+    }
+
     cmcf = dh_http_conf_get_module_main_conf(cf, dh_http_core_module);
 
     h = dh_array_push(&cmcf->phases[DH_HTTP_PREACCESS_PHASE].handlers);
@@ -716,43 +731,4 @@ dh_http_limit_conn_init(dh_conf_t *cf)
     *h = dh_http_limit_conn_handler;
 
     return DH_OK;
-}
-
-
-dh_uint_t
-dh_http_limit_conn_zones_stats(dh_cycle_t *cycle,
-    dh_http_limit_zone_stats_t *out, dh_uint_t n)
-{
-    dh_uint_t                  i, found;
-    dh_list_part_t            *part;
-    dh_shm_zone_t             *zone;
-    dh_http_limit_conn_ctx_t  *ctx;
-
-    found = 0;
-
-    for (part = &cycle->shared_memory.part; part; part = part->next) {
-        zone = part->elts;
-
-        for (i = 0; i < part->nelts; i++) {
-            if (zone[i].tag != &dh_http_limit_conn_module
-                || zone[i].data == NULL)
-            {
-                continue;
-            }
-
-            ctx = zone[i].data;
-
-            if (found < n && ctx->sh) {
-                out[found].zone = zone[i].shm.name;
-
-                dh_shmtx_lock(&ctx->shpool->mutex);
-                out[found].stats = ctx->sh->stats;
-                dh_shmtx_unlock(&ctx->shpool->mutex);
-            }
-
-            found++;
-        }
-    }
-
-    return found;
 }

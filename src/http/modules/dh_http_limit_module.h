@@ -1,8 +1,9 @@
 /*
- * Counters of the limit_req and limit_conn zones, for the metrics module
- * and admin APIs.  The counters live in the shared zone (every worker adds
- * to them under the zone's mutex) and survive a reload when the zone is
- * kept.  Readers copy a snapshot; they never hold a pointer into a zone.
+ * What limit_req and limit_conn share: the per-zone state kept in the
+ * shared zone, and their decisions counted in the metrics registry as
+ * divehttpd_limit_req_requests_total{zone,result} and
+ * divehttpd_limit_conn_requests_total{zone,result}, so rejected requests
+ * show up on /metrics whichever worker refused them.
  */
 
 #ifndef DH_HTTP_LIMIT_MODULE_H
@@ -11,23 +12,44 @@
 #include "dh_http.h"
 
 typedef struct {
-    uint64_t      passed;      /* let through at once */
-    uint64_t      delayed;     /* let through after waiting (limit_req) */
-    uint64_t      rejected;    /* refused with limit_*_status */
-    uint64_t      dry_run;     /* would have been delayed or refused */
     uint64_t      nodes;       /* keys tracked now (limit_conn: active) */
 } dh_http_limit_stats_t;
 
-typedef struct {
-    dh_str_t                zone;      /* points into the cycle's memory */
-    dh_http_limit_stats_t   stats;
-} dh_http_limit_zone_stats_t;
+#define DH_HTTP_LIMIT_MAX_SERIES  64
 
-/* Fills up to n entries with the zones of the running cycle and returns
- * how many zones there are (may exceed n: call again with more room). */
-dh_uint_t dh_http_limit_req_zones_stats(dh_cycle_t *cycle,
-    dh_http_limit_zone_stats_t *out, dh_uint_t n);
-dh_uint_t dh_http_limit_conn_zones_stats(dh_cycle_t *cycle,
-    dh_http_limit_zone_stats_t *out, dh_uint_t n);
+
+/* Registers the decisions family (postconfiguration, once a zone is used). */
+static inline dh_metric_t *
+dh_http_limit_metric_add(dh_conf_t *cf, const char *name, const char *help)
+{
+    static const char  *labels[] = { "zone", "result" };
+
+    return dh_metrics_add(cf, name, help, "requests", DH_METRIC_COUNTER,
+                          labels, 2, NULL, 0, DH_HTTP_LIMIT_MAX_SERIES);
+}
+
+
+/* Counts one decision ("passed", "delayed", "rejected", "dry_run"). */
+static inline void
+dh_http_limit_metric_count(dh_metric_t *m, dh_shm_zone_t *zone,
+    const char *result)
+{
+    dh_int_t  series;
+    dh_str_t  values[2];
+
+    if (m == NULL) {
+        return;
+    }
+
+    values[0] = zone->shm.name;
+    values[1].data = (u_char *) result;
+    values[1].len = dh_strlen(result);
+
+    series = dh_metrics_series(m, values);
+
+    if (series >= 0) {
+        dh_metrics_add_value(m, series, 1);
+    }
+}
 
 #endif /* DH_HTTP_LIMIT_MODULE_H */

@@ -74,6 +74,10 @@ typedef struct {
 
 
 static dh_int_t dh_http_limit_req_handler(dh_http_request_t *r);
+
+/* the decisions counter of the running configuration; set in
+ * postconfiguration, read by the workers forked with it */
+static dh_metric_t  *dh_http_limit_req_metric;
 static void *dh_http_limit_req_create_main_conf(dh_conf_t *cf);
 static dh_int_t dh_http_limit_req_note_zone(dh_conf_t *cf,
     dh_shm_zone_t *shm_zone);
@@ -422,21 +426,16 @@ dh_http_limit_req_account(dh_http_request_t *r,
     }
 
     if (dry_run && rc != DH_HTTP_LIMIT_REQ_PASSED) {
-        ctx->sh->stats.dry_run++;
         rc = DH_HTTP_LIMIT_REQ_DRY_RUN;
         *delay = 0;
-
-    } else if (rc == DH_HTTP_LIMIT_REQ_PASSED) {
-        ctx->sh->stats.passed++;
-
-    } else if (rc == DH_HTTP_LIMIT_REQ_DELAYED) {
-        ctx->sh->stats.delayed++;
-
-    } else {
-        ctx->sh->stats.rejected++;
     }
 
     dh_shmtx_unlock(&ctx->shpool->mutex);
+
+    dh_http_limit_metric_count(dh_http_limit_req_metric, ctx->shm_zone,
+        rc == DH_HTTP_LIMIT_REQ_PASSED ? "passed"
+        : rc == DH_HTTP_LIMIT_REQ_DELAYED ? "delayed"
+        : rc == DH_HTTP_LIMIT_REQ_DRY_RUN ? "dry_run" : "rejected");
 
     return rc;
 }
@@ -962,6 +961,17 @@ dh_http_limit_req_init(dh_conf_t *cf)
         }
     }
 
+    dh_http_limit_req_metric = NULL;
+
+    if (mcf->zones.nelts) {
+        dh_http_limit_req_metric = dh_http_limit_metric_add(cf,
+            "limit_req_requests_total",
+            "Requests seen by limit_req, by zone and decision");
+        if (dh_http_limit_req_metric == NULL) {
+            return DH_ERROR;
+        }
+    }
+
     cmcf = dh_http_conf_get_module_main_conf(cf, dh_http_core_module);
 
     h = dh_array_push(&cmcf->phases[DH_HTTP_PREACCESS_PHASE].handlers);
@@ -972,43 +982,4 @@ dh_http_limit_req_init(dh_conf_t *cf)
     *h = dh_http_limit_req_handler;
 
     return DH_OK;
-}
-
-
-dh_uint_t
-dh_http_limit_req_zones_stats(dh_cycle_t *cycle,
-    dh_http_limit_zone_stats_t *out, dh_uint_t n)
-{
-    dh_uint_t                 i, found;
-    dh_list_part_t           *part;
-    dh_shm_zone_t            *zone;
-    dh_http_limit_req_ctx_t  *ctx;
-
-    found = 0;
-
-    for (part = &cycle->shared_memory.part; part; part = part->next) {
-        zone = part->elts;
-
-        for (i = 0; i < part->nelts; i++) {
-            if (zone[i].tag != &dh_http_limit_req_module
-                || zone[i].data == NULL)
-            {
-                continue;
-            }
-
-            ctx = zone[i].data;
-
-            if (found < n && ctx->sh) {
-                out[found].zone = zone[i].shm.name;
-
-                dh_shmtx_lock(&ctx->shpool->mutex);
-                out[found].stats = ctx->sh->stats;
-                dh_shmtx_unlock(&ctx->shpool->mutex);
-            }
-
-            found++;
-        }
-    }
-
-    return found;
 }
