@@ -596,6 +596,84 @@ dh_http_set_content_type(dh_http_request_t *r)
 }
 
 
+void
+dh_http_set_exten(dh_http_request_t *r)
+{
+    u_char  *p;
+
+    dh_str_null(&r->exten);
+
+    for (p = r->uri.data + r->uri.len; p > r->uri.data; p--) {
+        if (p[-1] == '/') {
+            return;
+        }
+
+        if (p[-1] == '.') {
+            r->exten.data = p;
+            r->exten.len = r->uri.data + r->uri.len - p;
+            return;
+        }
+    }
+}
+
+
+dh_int_t
+dh_http_internal_redirect(dh_http_request_t *r, dh_str_t *uri,
+    dh_str_t *args)
+{
+    dh_table_elt_t            *h;
+    dh_http_core_srv_conf_t   *cscf;
+    dh_http_core_main_conf_t  *cmcf;
+
+    if (++r->uri_changes > DH_HTTP_MAX_URI_CHANGES) {
+        dh_log_error(DH_LOG_ERR, r->connection->log, 0,
+                     "internal redirection cycle while processing \"%.*s\"",
+                     DH_STR_FMT(*uri));
+        return DH_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->uri = *uri;
+
+    if (args) {
+        r->args = *args;
+    }
+
+    dh_http_set_exten(r);
+
+    /* nothing the first location prepared for its answer carries over */
+    dh_str_null(&r->headers_out.content_type);
+    r->headers_out.status = 0;
+    r->headers_out.status_line.len = 0;
+    r->headers_out.content_length_n = -1;
+    r->headers_out.last_modified_time = -1;
+
+    h = r->headers_out.location;
+    if (h) {
+        h->hash = 0;
+        r->headers_out.location = NULL;
+    }
+
+    h = r->headers_out.etag;
+    if (h) {
+        h->hash = 0;
+        r->headers_out.etag = NULL;
+    }
+
+    dh_memzero(r->ctx, sizeof(void *) * dh_http_max_module);
+
+    cscf = dh_http_get_module_srv_conf(r, dh_http_core_module);
+    cmcf = dh_http_get_module_main_conf(r, dh_http_core_module);
+
+    r->loc_conf = cscf->ctx->loc_conf;
+    r->content_handler = NULL;
+    r->phase_handler = cmcf->phase_engine.server_rewrite_index;
+
+    dh_http_core_run_phases(r);
+
+    return DH_DONE;
+}
+
+
 u_char *
 dh_http_map_uri_to_path(dh_http_request_t *r, dh_str_t *path,
     size_t reserved)

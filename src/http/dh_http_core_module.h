@@ -259,6 +259,15 @@ void dh_http_core_find_location(dh_http_request_t *r);
  * the NUL's address, or NULL when out of memory. */
 u_char *dh_http_map_uri_to_path(dh_http_request_t *r, dh_str_t *path,
     size_t reserved);
+/* Restarts the request at the server's locations with a new URI (and
+ * arguments, when args is not NULL): what the first location prepared for
+ * its answer is dropped and the phases run again.  Returns DH_DONE, or 500
+ * after DH_HTTP_MAX_URI_CHANGES redirects (a redirection cycle). */
+#define DH_HTTP_MAX_URI_CHANGES  10
+/* Sets r->exten from the last path segment of r->uri (for the MIME type). */
+void dh_http_set_exten(dh_http_request_t *r);
+dh_int_t dh_http_internal_redirect(dh_http_request_t *r, dh_str_t *uri,
+    dh_str_t *args);
 /* Opens a file to serve (dh_http_open_file_cache.c), through the
  * location's open_file_cache when it has one.  DH_OK: *fd and *st stay
  * valid until the request ends and the caller never closes *fd; or the

@@ -110,40 +110,10 @@ dh_http_error_page_find(dh_http_request_t *r, dh_uint_t status)
 }
 
 
-/* the extension of the last path segment, for the content type */
-static void
-dh_http_error_page_set_exten(dh_http_request_t *r)
-{
-    u_char  *p;
-
-    dh_str_null(&r->exten);
-
-    for (p = r->uri.data + r->uri.len; p > r->uri.data; p--) {
-        if (p[-1] == '/') {
-            return;
-        }
-
-        if (p[-1] == '.') {
-            r->exten.data = p;
-            r->exten.len = r->uri.data + r->uri.len - p;
-            return;
-        }
-    }
-}
-
-
 static dh_int_t
 dh_http_error_page_redirect(dh_http_request_t *r, dh_http_err_page_t *page,
     dh_uint_t status)
 {
-    dh_table_elt_t            *h;
-    dh_http_core_srv_conf_t   *cscf;
-    dh_http_core_main_conf_t  *cmcf;
-
-    r->uri = page->uri;
-    r->args = page->args;
-    dh_http_error_page_set_exten(r);
-
     if (r->method != DH_HTTP_HEAD) {
         r->method = DH_HTTP_GET;
         dh_str_set(&r->method_name, "GET");
@@ -155,37 +125,7 @@ dh_http_error_page_redirect(dh_http_request_t *r, dh_http_err_page_t *page,
         r->err_status = (dh_uint_t) page->overwrite;
     }
 
-    /* what the failed attempt prepared for its own answer goes */
-    dh_str_null(&r->headers_out.content_type);
-    r->headers_out.status = 0;
-    r->headers_out.status_line.len = 0;
-    r->headers_out.content_length_n = -1;
-    r->headers_out.last_modified_time = -1;
-
-    h = r->headers_out.location;
-    if (h) {
-        h->hash = 0;
-        r->headers_out.location = NULL;
-    }
-
-    h = r->headers_out.etag;
-    if (h) {
-        h->hash = 0;
-        r->headers_out.etag = NULL;
-    }
-
-    dh_memzero(r->ctx, sizeof(void *) * dh_http_max_module);
-
-    cscf = dh_http_get_module_srv_conf(r, dh_http_core_module);
-    cmcf = dh_http_get_module_main_conf(r, dh_http_core_module);
-
-    r->loc_conf = cscf->ctx->loc_conf;
-    r->content_handler = NULL;
-    r->phase_handler = cmcf->phase_engine.server_rewrite_index;
-
-    dh_http_core_run_phases(r);
-
-    return DH_DONE;
+    return dh_http_internal_redirect(r, &page->uri, &page->args);
 }
 
 

@@ -15,7 +15,6 @@
 #include "dh_http.h"
 
 
-#define DH_HTTP_MAX_URI_CHANGES  10
 
 
 typedef struct {
@@ -68,27 +67,6 @@ dh_module_t  dh_http_try_files_module = {
 };
 
 
-static void
-dh_http_try_files_set_exten(dh_http_request_t *r)
-{
-    u_char  *p;
-
-    dh_str_null(&r->exten);
-
-    for (p = r->uri.data + r->uri.len; p > r->uri.data; p--) {
-        if (p[-1] == '/') {
-            return;
-        }
-
-        if (p[-1] == '.') {
-            r->exten.data = p;
-            r->exten.len = r->uri.data + r->uri.len - p;
-            return;
-        }
-    }
-}
-
-
 /* 1: the name exists as the kind it asks for; 0: not; -1: error */
 static dh_int_t
 dh_http_try_files_exists(dh_http_request_t *r, dh_str_t *name)
@@ -124,52 +102,20 @@ dh_http_try_files_exists(dh_http_request_t *r, dh_str_t *name)
 static dh_int_t
 dh_http_try_files_redirect(dh_http_request_t *r, dh_str_t *uri)
 {
-    u_char                    *q;
-    dh_table_elt_t            *h;
-    dh_http_core_srv_conf_t   *cscf;
-    dh_http_core_main_conf_t  *cmcf;
-
-    if (++r->uri_changes > DH_HTTP_MAX_URI_CHANGES) {
-        dh_log_error(DH_LOG_ERR, r->connection->log, 0,
-                     "internal redirection cycle while processing \"%.*s\"",
-                     DH_STR_FMT(*uri));
-        return DH_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    u_char    *q;
+    dh_str_t   args;
 
     q = memchr(uri->data, '?', uri->len);
 
-    if (q) {
-        r->args.data = q + 1;
-        r->args.len = uri->data + uri->len - (q + 1);
-        uri->len = q - uri->data;
+    if (q == NULL) {
+        return dh_http_internal_redirect(r, uri, NULL);
     }
 
-    r->uri = *uri;
-    dh_http_try_files_set_exten(r);
+    args.data = q + 1;
+    args.len = uri->data + uri->len - (q + 1);
+    uri->len = q - uri->data;
 
-    /* nothing the first location prepared carries over */
-    dh_str_null(&r->headers_out.content_type);
-    r->headers_out.content_length_n = -1;
-    r->headers_out.last_modified_time = -1;
-
-    h = r->headers_out.etag;
-    if (h) {
-        h->hash = 0;
-        r->headers_out.etag = NULL;
-    }
-
-    dh_memzero(r->ctx, sizeof(void *) * dh_http_max_module);
-
-    cscf = dh_http_get_module_srv_conf(r, dh_http_core_module);
-    cmcf = dh_http_get_module_main_conf(r, dh_http_core_module);
-
-    r->loc_conf = cscf->ctx->loc_conf;
-    r->content_handler = NULL;
-    r->phase_handler = cmcf->phase_engine.server_rewrite_index;
-
-    dh_http_core_run_phases(r);
-
-    return DH_DONE;
+    return dh_http_internal_redirect(r, uri, &args);
 }
 
 
@@ -203,7 +149,7 @@ dh_http_try_files_handler(dh_http_request_t *r)
 
         if (rc == 1) {
             r->uri = name;
-            dh_http_try_files_set_exten(r);
+            dh_http_set_exten(r);
             return DH_DECLINED;
         }
     }
