@@ -3,7 +3,7 @@
 # Tests for byte ranges: 206 with Content-Range for first-last, suffix and
 # open-ended ranges, 416 for unsatisfiable ones, several ranges served
 # whole, If-Range, and the three ways a static file leaves (in memory,
-# sendfile, read and send), and tcp_nopush off.
+# sendfile, read and send), and tcp_nopush on (off is the default).
 
 use warnings;
 use strict;
@@ -51,7 +51,7 @@ http {
 
         location /nopush/ {
             root %%TESTDIR%%/html;
-            tcp_nopush off;
+            tcp_nopush on;
         }
 
         location /ret {
@@ -161,7 +161,7 @@ is($r->{body}, substr($big, 65530, 16), 'sendfile off: across two pieces');
 $r = get('/nosf/big.txt', 'Range: bytes=399990-');
 is($r->{body}, substr($big, 399990), 'sendfile off: tail');
 
-is(http_content(http_get('/nopush/big.txt')), $big, 'tcp_nopush off');
+is(http_content(http_get('/nopush/big.txt')), $big, 'tcp_nopush on');
 
 # HEAD; responses that are not rangeable
 

@@ -512,7 +512,7 @@ dh_http_static_merge_loc_conf(dh_conf_t *cf, void *parent, void *child)
 
     dh_str_t  *index;
 
-    dh_conf_merge_value(conf->tcp_nopush, prev->tcp_nopush, 1);
+    dh_conf_merge_value(conf->tcp_nopush, prev->tcp_nopush, 0);
 
     if (conf->indices != DH_CONF_UNSET_PTR) {
         return DH_CONF_OK;
