@@ -52,16 +52,7 @@ typedef struct {
 } dh_http_limit_conn_cleanup_t;
 
 
-/* zones named by limit_conn, checked once the http block is read */
-typedef struct {
-    dh_array_t             zones;     /* of dh_shm_zone_t * */
-} dh_http_limit_conn_main_conf_t;
-
-
 static dh_int_t dh_http_limit_conn_handler(dh_http_request_t *r);
-static void *dh_http_limit_conn_create_main_conf(dh_conf_t *cf);
-static dh_int_t dh_http_limit_conn_note_zone(dh_conf_t *cf,
-    dh_shm_zone_t *shm_zone);
 static void dh_http_limit_conn_cleanup(void *data);
 static void *dh_http_limit_conn_create_loc_conf(dh_conf_t *cf);
 static char *dh_http_limit_conn_merge_loc_conf(dh_conf_t *cf, void *parent,
@@ -133,7 +124,7 @@ static dh_command_t  dh_http_limit_conn_commands[] = {
 static dh_http_module_t  dh_http_limit_conn_module_ctx = {
     NULL,                                  /* preconfiguration */
     dh_http_limit_conn_init,               /* postconfiguration */
-    dh_http_limit_conn_create_main_conf, /* create main configuration */
+    dh_http_limit_create_main_conf,     /* create main configuration */
     NULL,                                  /* init main configuration */
     NULL,                                  /* create server configuration */
     NULL,                                  /* merge server configuration */
@@ -605,7 +596,9 @@ dh_http_limit_conn(dh_conf_t *cf, dh_command_t *cmd, void *conf)
     shm_zone = dh_shared_memory_add(cf, &name, 0,
                                     &dh_http_limit_conn_module);
     if (shm_zone == NULL
-        || dh_http_limit_conn_note_zone(cf, shm_zone) != DH_OK)
+        || dh_http_limit_note_zone(dh_http_conf_get_module_main_conf(cf,
+                                         dh_http_limit_conn_module),
+                                       shm_zone) != DH_OK)
     {
         return DH_CONF_ERROR;
     }
@@ -646,89 +639,12 @@ dh_http_limit_conn(dh_conf_t *cf, dh_command_t *cmd, void *conf)
 }
 
 
-static void *
-dh_http_limit_conn_create_main_conf(dh_conf_t *cf)
-{
-    dh_http_limit_conn_main_conf_t  *mcf;
-
-    mcf = dh_pcalloc(cf->pool, sizeof(dh_http_limit_conn_main_conf_t));
-    if (mcf == NULL) {
-        return NULL;
-    }
-
-    if (dh_array_init(&mcf->zones, cf->pool, 4, sizeof(dh_shm_zone_t *))
-        != DH_OK)
-    {
-        return NULL;
-    }
-
-    return mcf;
-}
-
-
-/* Remembers a zone a limit_conn directive names: it may be declared later in
- * the http block, so the check waits for postconfiguration (and runs for
- * -t too, where no zone is mapped). */
-static dh_int_t
-dh_http_limit_conn_note_zone(dh_conf_t *cf, dh_shm_zone_t *shm_zone)
-{
-    dh_shm_zone_t             **z;
-    dh_http_limit_conn_main_conf_t  *mcf;
-
-    mcf = dh_http_conf_get_module_main_conf(cf, dh_http_limit_conn_module);
-
-    z = dh_array_push(&mcf->zones);
-    if (z == NULL) {
-        return DH_ERROR;
-    }
-
-    *z = shm_zone;
-
-    return DH_OK;
-}
-
-
 static dh_int_t
 dh_http_limit_conn_init(dh_conf_t *cf)
 {
-    dh_http_handler_pt        *h;
-    dh_http_core_main_conf_t  *cmcf;
-    dh_uint_t                  i;
-    dh_shm_zone_t            **zones;
-    dh_http_limit_conn_main_conf_t    *mcf;
-
-    mcf = dh_http_conf_get_module_main_conf(cf, dh_http_limit_conn_module);
-    zones = mcf->zones.elts;
-
-    for (i = 0; i < mcf->zones.nelts; i++) {
-        if (zones[i]->data == NULL) {
-            dh_conf_log_error(DH_LOG_EMERG, cf, 0,
-                              "unknown limit_conn_zone \"%.*s\"",
-                              (int) zones[i]->shm.name.len,
-                              zones[i]->shm.name.data);
-            return DH_ERROR;
-        }
-    }
-
-    dh_http_limit_conn_metric = NULL;
-
-    if (mcf->zones.nelts) {
-        dh_http_limit_conn_metric = dh_http_limit_metric_add(cf,
-            "limit_conn_requests_total",
-            "Requests seen by limit_conn, by zone and decision");
-        if (dh_http_limit_conn_metric == NULL) {
-            return DH_ERROR;
-        }
-    }
-
-    cmcf = dh_http_conf_get_module_main_conf(cf, dh_http_core_module);
-
-    h = dh_array_push(&cmcf->phases[DH_HTTP_PREACCESS_PHASE].handlers);
-    if (h == NULL) {
-        return DH_ERROR;
-    }
-
-    *h = dh_http_limit_conn_handler;
-
-    return DH_OK;
+    return dh_http_limit_init(cf,
+               dh_http_conf_get_module_main_conf(cf, dh_http_limit_conn_module),
+               "limit_conn_zone", "limit_conn_requests_total",
+               "Requests seen by limit_conn, by zone and decision",
+               &dh_http_limit_conn_metric, dh_http_limit_conn_handler);
 }

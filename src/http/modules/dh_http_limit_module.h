@@ -52,4 +52,97 @@ dh_http_limit_metric_count(dh_metric_t *m, dh_shm_zone_t *zone,
     }
 }
 
+/*
+ * Both modules name zones in location directives that may come before the
+ * zone's declaration, so the names are collected and checked once the http
+ * block is read (also by -t, where no zone is mapped).
+ */
+typedef struct {
+    dh_array_t             zones;     /* of dh_shm_zone_t * */
+} dh_http_limit_main_conf_t;
+
+
+static inline void *
+dh_http_limit_create_main_conf(dh_conf_t *cf)
+{
+    dh_http_limit_main_conf_t  *mcf;
+
+    mcf = dh_pcalloc(cf->pool, sizeof(dh_http_limit_main_conf_t));
+    if (mcf == NULL) {
+        return NULL;
+    }
+
+    if (dh_array_init(&mcf->zones, cf->pool, 4, sizeof(dh_shm_zone_t *))
+        != DH_OK)
+    {
+        return NULL;
+    }
+
+    return mcf;
+}
+
+
+static inline dh_int_t
+dh_http_limit_note_zone(dh_http_limit_main_conf_t *mcf,
+    dh_shm_zone_t *shm_zone)
+{
+    dh_shm_zone_t  **z;
+
+    z = dh_array_push(&mcf->zones);
+    if (z == NULL) {
+        return DH_ERROR;
+    }
+
+    *z = shm_zone;
+
+    return DH_OK;
+}
+
+
+/* postconfiguration: every named zone was declared (by `zone_directive`),
+ * the decisions family is registered when a zone is used, and the
+ * module's handler joins the preaccess phase. */
+static inline dh_int_t
+dh_http_limit_init(dh_conf_t *cf, dh_http_limit_main_conf_t *mcf,
+    const char *zone_directive, const char *metric, const char *help,
+    dh_metric_t **counter, dh_http_handler_pt handler)
+{
+    dh_uint_t                  i;
+    dh_shm_zone_t            **zones;
+    dh_http_handler_pt        *h;
+    dh_http_core_main_conf_t  *cmcf;
+
+    zones = mcf->zones.elts;
+
+    for (i = 0; i < mcf->zones.nelts; i++) {
+        if (zones[i]->data == NULL) {
+            dh_conf_log_error(DH_LOG_EMERG, cf, 0, "unknown %s \"%.*s\"",
+                              zone_directive,
+                              (int) zones[i]->shm.name.len,
+                              zones[i]->shm.name.data);
+            return DH_ERROR;
+        }
+    }
+
+    *counter = NULL;
+
+    if (mcf->zones.nelts) {
+        *counter = dh_http_limit_metric_add(cf, metric, help);
+        if (*counter == NULL) {
+            return DH_ERROR;
+        }
+    }
+
+    cmcf = dh_http_conf_get_module_main_conf(cf, dh_http_core_module);
+
+    h = dh_array_push(&cmcf->phases[DH_HTTP_PREACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return DH_ERROR;
+    }
+
+    *h = handler;
+
+    return DH_OK;
+}
+
 #endif /* DH_HTTP_LIMIT_MODULE_H */
