@@ -57,6 +57,10 @@ void dh_http_terminate_request(dh_http_request_t *r, dh_int_t rc);
  * DH_OK (done, or going on in the background), DH_HTTP_BAD_REQUEST for
  * broken chunked framing found now, or DH_ERROR. */
 dh_int_t dh_http_discard_request_body(dh_http_request_t *r);
+/* Checks a Host value, lower-cases it and drops the port and a trailing
+ * dot (dh_http_request_headers.c): DH_OK, DH_HTTP_BAD_REQUEST or
+ * DH_ERROR. */
+dh_int_t dh_http_validate_host(dh_http_request_t *r, dh_str_t *host);
 void dh_http_request_empty_handler(dh_http_request_t *r);
 void dh_http_block_reading(dh_http_request_t *r);
 u_char *dh_http_log_error(dh_log_t *log, u_char *buf, size_t len);
