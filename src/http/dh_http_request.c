@@ -47,6 +47,7 @@ static void dh_http_empty_handler(dh_event_t *ev);
 static dh_buf_t *dh_http_alloc_buffer(size_t size, dh_log_t *log);
 static dh_http_request_t *dh_http_create_request(dh_connection_t *c);
 
+static dh_uint_t dh_http_head_read_ended(dh_event_t *rev);
 static void dh_http_process_request_line(dh_event_t *rev);
 static void dh_http_read_request_line(dh_http_request_t *r);
 static void dh_http_process_request_headers(dh_event_t *rev);
@@ -418,8 +419,12 @@ failed:
 
 /* ---- request line and headers ----------------------------------------- */
 
-static void
-dh_http_process_request_line(dh_event_t *rev)
+/*
+ * While the head is being read, a timeout or worker_shutdown_timeout ends
+ * the request: it is closed here and 1 is returned.
+ */
+static dh_uint_t
+dh_http_head_read_ended(dh_event_t *rev)
 {
     dh_connection_t       *c;
     dh_http_connection_t  *hc;
@@ -430,13 +435,28 @@ dh_http_process_request_line(dh_event_t *rev)
     if (rev->timedout) {
         dh_log_error(DH_LOG_INFO, c->log, DH_ETIMEDOUT, "client timed out");
         dh_http_close_request(hc->request);
-        return;
+        return 1;
     }
 
     if (c->close && dh_shutdown_expired) {
         dh_http_close_request(hc->request);
+        return 1;
+    }
+
+    return 0;
+}
+
+
+static void
+dh_http_process_request_line(dh_event_t *rev)
+{
+    dh_http_connection_t  *hc;
+
+    if (dh_http_head_read_ended(rev)) {
         return;
     }
+
+    hc = ((dh_connection_t *) rev->data)->data;
 
     dh_http_read_request_line(hc->request);
 }
@@ -505,22 +525,13 @@ dh_http_read_request_line(dh_http_request_t *r)
 static void
 dh_http_process_request_headers(dh_event_t *rev)
 {
-    dh_connection_t       *c;
     dh_http_connection_t  *hc;
 
-    c = rev->data;
-    hc = c->data;
-
-    if (rev->timedout) {
-        dh_log_error(DH_LOG_INFO, c->log, DH_ETIMEDOUT, "client timed out");
-        dh_http_close_request(hc->request);
+    if (dh_http_head_read_ended(rev)) {
         return;
     }
 
-    if (c->close && dh_shutdown_expired) {
-        dh_http_close_request(hc->request);
-        return;
-    }
+    hc = ((dh_connection_t *) rev->data)->data;
 
     dh_http_read_request_headers(hc->request);
 }
