@@ -15,9 +15,8 @@
 
 
 typedef struct {
-    dh_rbtree_node_t       node;      /* key: hash of data */
+    dh_http_limit_node_t   sn;        /* first: the rbtree node */
     dh_uint_t              conn;
-    size_t                 len;
     u_char                 data[1];
 } dh_http_limit_conn_node_t;
 
@@ -145,104 +144,6 @@ dh_module_t  dh_http_limit_conn_module = {
 };
 
 
-static dh_int_t
-dh_http_limit_conn_key(dh_http_request_t *r, dh_http_limit_conn_ctx_t *ctx,
-    dh_str_t *key)
-{
-    struct sockaddr  *sa;
-
-    if (!ctx->binary_addr) {
-        return dh_http_complex_value(r, &ctx->key, key);
-    }
-
-    sa = r->connection->sockaddr;
-
-    switch (sa->sa_family) {
-    case AF_INET:
-        key->data = (u_char *) &((struct sockaddr_in *) sa)->sin_addr;
-        key->len = 4;
-        break;
-    case AF_INET6:
-        key->data = (u_char *) &((struct sockaddr_in6 *) sa)->sin6_addr;
-        key->len = 16;
-        break;
-    default:
-        key->data = (u_char *) "unix";
-        key->len = 4;
-    }
-
-    return DH_OK;
-}
-
-
-static void
-dh_http_limit_conn_rbtree_insert(dh_rbtree_node_t *temp,
-    dh_rbtree_node_t *node, dh_rbtree_node_t *sentinel)
-{
-    dh_rbtree_node_t           **p;
-    dh_http_limit_conn_node_t   *a, *b;
-    dh_int_t                     c;
-
-    for ( ;; ) {
-        if (node->key != temp->key) {
-            p = (node->key < temp->key) ? &temp->left : &temp->right;
-
-        } else {
-            a = (dh_http_limit_conn_node_t *) node;
-            b = (dh_http_limit_conn_node_t *) temp;
-
-            c = (a->len == b->len) ? memcmp(a->data, b->data, a->len)
-                                   : (dh_int_t) a->len - (dh_int_t) b->len;
-            p = (c < 0) ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    dh_rbt_red(node);
-}
-
-
-static dh_http_limit_conn_node_t *
-dh_http_limit_conn_find(dh_http_limit_conn_ctx_t *ctx, dh_uint_t hash,
-    dh_str_t *key)
-{
-    dh_int_t                    c;
-    dh_rbtree_node_t           *node, *sentinel;
-    dh_http_limit_conn_node_t  *lc;
-
-    node = ctx->sh->rbtree.root;
-    sentinel = ctx->sh->rbtree.sentinel;
-
-    while (node != sentinel) {
-        if (hash != node->key) {
-            node = (hash < node->key) ? node->left : node->right;
-            continue;
-        }
-
-        lc = (dh_http_limit_conn_node_t *) node;
-
-        c = (key->len == lc->len) ? memcmp(key->data, lc->data, key->len)
-                                  : (dh_int_t) key->len - (dh_int_t) lc->len;
-        if (c == 0) {
-            return lc;
-        }
-
-        node = (c < 0) ? node->left : node->right;
-    }
-
-    return NULL;
-}
-
-
 /* Takes one slot of limit for r.  DH_OK (counted, cleanup added),
  * DH_DECLINED (not limited), DH_BUSY (full), DH_ERROR. */
 static dh_int_t
@@ -259,7 +160,7 @@ dh_http_limit_conn_take(dh_http_request_t *r,
 
     ctx = limit->shm_zone->data;
 
-    if (dh_http_limit_conn_key(r, ctx, &key) != DH_OK) {
+    if (dh_http_limit_key(r, &ctx->key, ctx->binary_addr, &key) != DH_OK) {
         return DH_ERROR;
     }
 
@@ -284,7 +185,8 @@ dh_http_limit_conn_take(dh_http_request_t *r,
 
     dh_shmtx_lock(&ctx->shpool->mutex);
 
-    lc = dh_http_limit_conn_find(ctx, hash, &key);
+    lc = (dh_http_limit_conn_node_t *) dh_http_limit_find(&ctx->sh->rbtree,
+                                                          hash, &key);
 
     if (lc == NULL) {
         size = offsetof(dh_http_limit_conn_node_t, data) + key.len;
@@ -302,11 +204,12 @@ dh_http_limit_conn_take(dh_http_request_t *r,
             return DH_BUSY;
         }
 
-        lc->node.key = hash;
-        lc->len = key.len;
+        lc->sn.node.key = hash;
+        lc->sn.data = lc->data;
+        lc->sn.len = key.len;
         lc->conn = 0;
         dh_memcpy(lc->data, key.data, key.len);
-        dh_rbtree_insert(&ctx->sh->rbtree, &lc->node);
+        dh_rbtree_insert(&ctx->sh->rbtree, &lc->sn.node);
         ctx->sh->stats.nodes++;
 
     } else if (lc->conn >= limit->conn) {
@@ -391,7 +294,7 @@ dh_http_limit_conn_cleanup(void *data)
     lc->conn--;
 
     if (lc->conn == 0) {
-        dh_rbtree_delete(&ctx->sh->rbtree, &lc->node);
+        dh_rbtree_delete(&ctx->sh->rbtree, &lc->sn.node);
         dh_slab_free_locked(ctx->shpool, lc);
         ctx->sh->stats.nodes--;
     }
@@ -444,7 +347,7 @@ dh_http_limit_conn_init_zone(dh_shm_zone_t *shm_zone, void *data)
     ctx->shpool->data = ctx->sh;
 
     dh_rbtree_init(&ctx->sh->rbtree, &ctx->sh->sentinel,
-                   dh_http_limit_conn_rbtree_insert);
+                   dh_http_limit_rbtree_insert);
 
     return DH_OK;
 }

@@ -18,6 +18,123 @@ typedef struct {
 #define DH_HTTP_LIMIT_MAX_SERIES  64
 
 
+/*
+ * Both zones keep one rbtree node per key, hashed on the key bytes; the
+ * module's own node embeds this head first and stores the bytes after its
+ * fields (head.data points there).
+ */
+typedef struct {
+    dh_rbtree_node_t       node;      /* key: hash of data */
+    u_char                *data;
+    size_t                 len;
+} dh_http_limit_node_t;
+
+
+/* The key of r: the client address in binary form (4 or 16 bytes; every
+ * unix-socket client shares one key, like one address) or the value of
+ * the key variable. */
+static inline dh_int_t
+dh_http_limit_key(dh_http_request_t *r, dh_http_complex_value_t *cv,
+    dh_uint_t binary_addr, dh_str_t *key)
+{
+    struct sockaddr  *sa;
+
+    if (!binary_addr) {
+        return dh_http_complex_value(r, cv, key);
+    }
+
+    sa = r->connection->sockaddr;
+
+    switch (sa->sa_family) {
+    case AF_INET:
+        key->data = (u_char *) &((struct sockaddr_in *) sa)->sin_addr;
+        key->len = 4;
+        break;
+    case AF_INET6:
+        key->data = (u_char *) &((struct sockaddr_in6 *) sa)->sin6_addr;
+        key->len = 16;
+        break;
+    default:
+        key->data = (u_char *) "unix";
+        key->len = 4;
+    }
+
+    return DH_OK;
+}
+
+
+static inline dh_int_t
+dh_http_limit_node_cmp(u_char *a, size_t alen, u_char *b, size_t blen)
+{
+    return (alen == blen) ? memcmp(a, b, alen)
+                          : (dh_int_t) alen - (dh_int_t) blen;
+}
+
+
+static inline void
+dh_http_limit_rbtree_insert(dh_rbtree_node_t *temp, dh_rbtree_node_t *node,
+    dh_rbtree_node_t *sentinel)
+{
+    dh_rbtree_node_t      **p;
+    dh_http_limit_node_t   *a, *b;
+
+    for ( ;; ) {
+        if (node->key != temp->key) {
+            p = (node->key < temp->key) ? &temp->left : &temp->right;
+
+        } else {
+            a = (dh_http_limit_node_t *) node;
+            b = (dh_http_limit_node_t *) temp;
+
+            p = (dh_http_limit_node_cmp(a->data, a->len, b->data, b->len) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    dh_rbt_red(node);
+}
+
+
+static inline dh_http_limit_node_t *
+dh_http_limit_find(dh_rbtree_t *tree, dh_uint_t hash, dh_str_t *key)
+{
+    dh_int_t               c;
+    dh_rbtree_node_t      *node, *sentinel;
+    dh_http_limit_node_t  *ln;
+
+    node = tree->root;
+    sentinel = tree->sentinel;
+
+    while (node != sentinel) {
+        if (hash != node->key) {
+            node = (hash < node->key) ? node->left : node->right;
+            continue;
+        }
+
+        ln = (dh_http_limit_node_t *) node;
+
+        c = dh_http_limit_node_cmp(key->data, key->len, ln->data, ln->len);
+        if (c == 0) {
+            return ln;
+        }
+
+        node = (c < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
 /* Registers the decisions family (postconfiguration, once a zone is used). */
 static inline dh_metric_t *
 dh_http_limit_metric_add(dh_conf_t *cf, const char *name, const char *help)

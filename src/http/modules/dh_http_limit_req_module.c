@@ -29,11 +29,10 @@
 
 
 typedef struct {
-    dh_rbtree_node_t       node;      /* key: hash of data */
+    dh_http_limit_node_t   sn;        /* first: the rbtree node */
     dh_queue_t             queue;     /* LRU, most recent at the head */
     dh_msec_t              last;
     dh_int_t               excess;    /* thousandths of a request */
-    size_t                 len;
     u_char                 data[1];
 } dh_http_limit_req_node_t;
 
@@ -161,105 +160,6 @@ dh_module_t  dh_http_limit_req_module = {
 };
 
 
-static dh_int_t
-dh_http_limit_req_key(dh_http_request_t *r, dh_http_limit_req_ctx_t *ctx,
-    dh_str_t *key)
-{
-    struct sockaddr  *sa;
-
-    if (!ctx->binary_addr) {
-        return dh_http_complex_value(r, &ctx->key, key);
-    }
-
-    sa = r->connection->sockaddr;
-
-    switch (sa->sa_family) {
-    case AF_INET:
-        key->data = (u_char *) &((struct sockaddr_in *) sa)->sin_addr;
-        key->len = 4;
-        break;
-    case AF_INET6:
-        key->data = (u_char *) &((struct sockaddr_in6 *) sa)->sin6_addr;
-        key->len = 16;
-        break;
-    default:
-        /* unix sockets: every client shares one key, like one address */
-        key->data = (u_char *) "unix";
-        key->len = 4;
-    }
-
-    return DH_OK;
-}
-
-
-static void
-dh_http_limit_req_rbtree_insert(dh_rbtree_node_t *temp,
-    dh_rbtree_node_t *node, dh_rbtree_node_t *sentinel)
-{
-    dh_rbtree_node_t          **p;
-    dh_http_limit_req_node_t   *a, *b;
-    dh_int_t                    c;
-
-    for ( ;; ) {
-        if (node->key != temp->key) {
-            p = (node->key < temp->key) ? &temp->left : &temp->right;
-
-        } else {
-            a = (dh_http_limit_req_node_t *) node;
-            b = (dh_http_limit_req_node_t *) temp;
-
-            c = (a->len == b->len) ? memcmp(a->data, b->data, a->len)
-                                   : (dh_int_t) a->len - (dh_int_t) b->len;
-            p = (c < 0) ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    dh_rbt_red(node);
-}
-
-
-static dh_http_limit_req_node_t *
-dh_http_limit_req_find(dh_http_limit_req_ctx_t *ctx, dh_uint_t hash,
-    dh_str_t *key)
-{
-    dh_rbtree_node_t          *node, *sentinel;
-    dh_http_limit_req_node_t  *lr;
-    dh_int_t                   c;
-
-    node = ctx->sh->rbtree.root;
-    sentinel = ctx->sh->rbtree.sentinel;
-
-    while (node != sentinel) {
-        if (hash != node->key) {
-            node = (hash < node->key) ? node->left : node->right;
-            continue;
-        }
-
-        lr = (dh_http_limit_req_node_t *) node;
-
-        c = (key->len == lr->len) ? memcmp(key->data, lr->data, key->len)
-                                  : (dh_int_t) key->len - (dh_int_t) lr->len;
-        if (c == 0) {
-            return lr;
-        }
-
-        node = (c < 0) ? node->left : node->right;
-    }
-
-    return NULL;
-}
-
-
 /* Time since the key was last charged.  Each worker caches the monotonic
  * clock once per loop iteration, so another worker may have stamped the
  * node a little "later" than our now: count that as no time at all. */
@@ -305,7 +205,7 @@ dh_http_limit_req_expire(dh_http_limit_req_ctx_t *ctx, dh_uint_t force)
         }
 
         dh_queue_remove(q);
-        dh_rbtree_delete(&ctx->sh->rbtree, &lr->node);
+        dh_rbtree_delete(&ctx->sh->rbtree, &lr->sn.node);
         dh_slab_free_locked(ctx->shpool, lr);
         ctx->sh->stats.nodes--;
     }
@@ -329,7 +229,7 @@ dh_http_limit_req_account(dh_http_request_t *r,
     ctx = limit->shm_zone->data;
     *delay = 0;
 
-    if (dh_http_limit_req_key(r, ctx, &key) != DH_OK) {
+    if (dh_http_limit_key(r, &ctx->key, ctx->binary_addr, &key) != DH_OK) {
         return DH_ERROR;
     }
 
@@ -351,7 +251,8 @@ dh_http_limit_req_account(dh_http_request_t *r,
 
     dh_http_limit_req_expire(ctx, 0);
 
-    lr = dh_http_limit_req_find(ctx, hash, &key);
+    lr = (dh_http_limit_req_node_t *) dh_http_limit_find(&ctx->sh->rbtree,
+                                                         hash, &key);
 
     if (lr == NULL) {
         size = offsetof(dh_http_limit_req_node_t, data) + key.len;
@@ -371,12 +272,13 @@ dh_http_limit_req_account(dh_http_request_t *r,
             return DH_ERROR;
         }
 
-        lr->node.key = hash;
-        lr->len = key.len;
+        lr->sn.node.key = hash;
+        lr->sn.data = lr->data;
+        lr->sn.len = key.len;
         lr->excess = 0;
         lr->last = dh_current_msec;
         dh_memcpy(lr->data, key.data, key.len);
-        dh_rbtree_insert(&ctx->sh->rbtree, &lr->node);
+        dh_rbtree_insert(&ctx->sh->rbtree, &lr->sn.node);
         ctx->sh->stats.nodes++;
         excess = 0;
 
@@ -583,7 +485,7 @@ dh_http_limit_req_init_zone(dh_shm_zone_t *shm_zone, void *data)
     ctx->shpool->data = ctx->sh;
 
     dh_rbtree_init(&ctx->sh->rbtree, &ctx->sh->sentinel,
-                   dh_http_limit_req_rbtree_insert);
+                   dh_http_limit_rbtree_insert);
     dh_queue_init(&ctx->sh->queue);
 
     return DH_OK;
