@@ -120,7 +120,16 @@ SKIP: {
 
     $t->write_file('metrics.txt', $text);
     my $out = `$promtool check metrics < $d/metrics.txt 2>&1`;
-    is($? >> 8, 0, 'promtool check metrics') or diag($out);
+    my $rc = $? >> 8;
+
+    # Exit 3 means lint findings only.  The Stream Load families keep
+    # the names StarRocks gives them (counters without _total, "_ms"),
+    # because its users' dashboards query those names; every other
+    # family must pass the lint.
+    my $starrocks = qr/^divehttpd_(?:transaction_)?(?:streaming_load_\w+|load_rows|load_bytes)\b/;
+    my @lint = grep { !/$starrocks/ } grep { /\S/ } split /\n/, $out;
+    ok(($rc == 0 || $rc == 3) && !@lint, 'promtool check metrics')
+        or diag($out);
 }
 
 # JSON

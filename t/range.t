@@ -1,9 +1,10 @@
 #!/usr/bin/perl
 
 # Tests for byte ranges: 206 with Content-Range for first-last, suffix and
-# open-ended ranges, 416 for unsatisfiable ones, several ranges served
-# whole, If-Range, and the three ways a static file leaves (in memory,
-# sendfile, read and send), and tcp_nopush on (off is the default).
+# open-ended ranges, 416 for unsatisfiable ones, several ranges as
+# multipart/byteranges (sorted, overlapping ones merged), max_ranges,
+# If-Range, and the three ways a static file leaves (in memory, sendfile,
+# read and send), and tcp_nopush on (off is the default).
 
 use warnings;
 use strict;
@@ -20,7 +21,7 @@ use Test::Divehttpd;
 select STDERR; $| = 1;
 select STDOUT; $| = 1;
 
-my $t = Test::Divehttpd->new()->has(qw/http http_range_filter/)->plan(38);
+my $t = Test::Divehttpd->new()->has(qw/http http_range_filter/)->plan(71);
 
 $t->write_file_expand('divehttpd.conf', <<'EOF');
 
@@ -54,6 +55,16 @@ http {
             tcp_nopush on;
         }
 
+        location /mr1/ {
+            root %%TESTDIR%%/html;
+            max_ranges 1;
+        }
+
+        location /mr0/ {
+            root %%TESTDIR%%/html;
+            max_ranges 0;
+        }
+
         location /ret {
             return 200 "not rangeable";
         }
@@ -70,6 +81,8 @@ $t->write_file('html/big.txt', $big);
 $t->write_file('html/nosf/big.txt', $big);
 $t->write_file('html/nopush/big.txt', $big);
 $t->write_file('html/empty.txt', '');
+$t->write_file('html/mr1/small.txt', $small);
+$t->write_file('html/mr0/small.txt', $small);
 
 $t->run();
 
@@ -120,12 +133,84 @@ is($r->{body}, $small, 'invalid range: whole body');
 
 is(get('/small.txt', 'Range: lines=1-2')->{status}, 200, 'other unit: 200');
 
-$r = get('/small.txt', 'Range: bytes=0-1, 5-6');
-is($r->{status}, 200, 'several ranges: the whole 200');
-is(length $r->{body}, 1000, 'several ranges: whole body');
+# several ranges: multipart/byteranges
+
+# the parts of a multipart/byteranges body, each [type, range, data]
+sub parts {
+    my ($r) = @_;
+    my ($b) = ($r->{headers}{'content-type'} // '')
+        =~ m{^multipart/byteranges; boundary=(\S+)$} or return;
+    my @parts;
+    for my $p (split /(?:^|\r\n)--\Q$b\E(?:--)?\r\n/, $r->{body}) {
+        next if $p eq '';
+        my ($head, $data) = split /\r\n\r\n/, $p, 2;
+        my ($type) = $head =~ /^Content-Type: (.*)$/mi;
+        my ($range) = $head =~ /^Content-Range: (.*?)\r?$/mi;
+        $type =~ s/\r$// if defined $type;
+        push @parts, [ $type, $range, $data ];
+    }
+    return @parts;
+}
+
+$r = get('/small.txt', 'Range: bytes=0-1,5-9');
+is($r->{status}, 206, 'two ranges: 206');
+like($r->{headers}{'content-type'},
+    qr{^multipart/byteranges; boundary=\w+$}, 'two ranges: multipart type');
+is($r->{headers}{'content-length'}, length $r->{body},
+    'two ranges: Content-Length matches the body');
+ok(!exists $r->{headers}{'content-range'}, 'two ranges: no Content-Range');
+like($r->{body}, qr/--\w+--\r\n\z/, 'two ranges: closing delimiter');
+my @p = parts($r);
+is(scalar @p, 2, 'two ranges: two parts');
+is_deeply($p[0], [ 'text/plain', 'bytes 0-1/1000', substr($small, 0, 2) ],
+    'two ranges: first part');
+is_deeply($p[1], [ 'text/plain', 'bytes 5-9/1000', substr($small, 5, 5) ],
+    'two ranges: second part');
+
+$r = get('/small.txt', 'Range: bytes=990-, -3, 0-0');
+@p = parts($r);
+is(scalar @p, 2, 'sorted, overlapping suffix merged');
+is($p[0][1], 'bytes 0-0/1000', 'sorted: first part');
+is_deeply($p[1], [ 'text/plain', 'bytes 990-999/1000', substr($small, 990) ],
+    'merged part');
+
+$r = get('/small.txt', 'Range: bytes=0-4, 2-8');
+is($r->{status}, 206, 'overlapping ranges: 206');
+is($r->{headers}{'content-range'}, 'bytes 0-8/1000',
+    'overlapping ranges merged into one');
+is($r->{body}, substr($small, 0, 9), 'overlapping ranges: body');
+
+$r = get('/small.txt', 'Range: bytes=0-1, 2-3');
+is($r->{headers}{'content-range'}, 'bytes 0-3/1000', 'touching ranges merged');
+
+$r = get('/small.txt', 'Range: ' . join(',', ('bytes=0-') x 1) .
+    join('', (',0-') x 200));
+is($r->{headers}{'content-range'}, 'bytes 0-999/1000',
+    '200 copies of the whole body: sent once');
 
 $r = get('/small.txt', 'Range: bytes=0-1, 2000-3000');
 is($r->{status}, 206, 'one satisfiable range of two');
+is($r->{headers}{'content-range'}, 'bytes 0-1/1000',
+    'one satisfiable range of two: single part');
+
+$r = parse_response(http("HEAD /small.txt HTTP/1.0\r\nHost: localhost\r\n"
+    . "Range: bytes=0-1,5-9\r\n\r\n"));
+my $g = get('/small.txt', 'Range: bytes=0-1,5-9');
+is($r->{status}, 206, 'HEAD two ranges: 206');
+is($r->{headers}{'content-length'}, length $g->{body},
+    'HEAD two ranges: length of the GET body');
+is($r->{body}, '', 'HEAD two ranges: no body');
+
+# max_ranges
+
+$r = get('/mr1/small.txt', 'Range: bytes=0-1,5-9');
+is($r->{status}, 200, 'max_ranges 1: two ranges get the whole 200');
+is($r->{body}, $small, 'max_ranges 1: whole body');
+is(get('/mr1/small.txt', 'Range: bytes=3-4')->{status}, 206,
+    'max_ranges 1: one range');
+$r = get('/mr0/small.txt', 'Range: bytes=3-4');
+is($r->{status}, 200, 'max_ranges 0: ranges off');
+ok(!exists $r->{headers}{'accept-ranges'}, 'max_ranges 0: no Accept-Ranges');
 
 # If-Range
 
@@ -160,6 +245,35 @@ is($r->{body}, substr($big, 65530, 16), 'sendfile off: across two pieces');
 
 $r = get('/nosf/big.txt', 'Range: bytes=399990-');
 is($r->{body}, substr($big, 399990), 'sendfile off: tail');
+
+# several ranges of a large file: file parts (sendfile) and pieces read
+# one after another (a range across two pieces, two ranges in one piece)
+
+for my $loc ('', '/nosf') {
+    $r = get("$loc/big.txt",
+        'Range: bytes=100-199,65530-65545,300000-300007,399999-');
+    is($r->{status}, 206, "large$loc: multipart 206");
+    is($r->{headers}{'content-length'}, length $r->{body},
+        "large$loc: Content-Length");
+    is_deeply([ map { $_->[2] } parts($r) ],
+        [ substr($big, 100, 100), substr($big, 65530, 16),
+          substr($big, 300000, 8), substr($big, 399999) ],
+        "large$loc: parts");
+    is(join(' ', map { $_->[1] } parts($r)),
+        'bytes 100-199/400000 bytes 65530-65545/400000 '
+        . 'bytes 300000-300007/400000 bytes 399999-399999/400000',
+        "large$loc: Content-Range of each part");
+}
+
+# a real client: curl asks for two ranges and gets the multipart body
+SKIP: {
+    skip 'no curl', 2 unless `curl --version 2>/dev/null` =~ /^curl/;
+    my $port = port(8080);
+    my $out = `curl -s -D - -r 0-1,5-9 http://127.0.0.1:$port/small.txt`;
+    like($out, qr{^HTTP/1.1 206}, 'curl -r 0-1,5-9: 206');
+    like($out, qr{Content-Range: bytes 5-9/1000\r\n\r\nfghij\r\n},
+        'curl -r 0-1,5-9: second part');
+}
 
 is(http_content(http_get('/nopush/big.txt')), $big, 'tcp_nopush on');
 

@@ -110,6 +110,8 @@ dh_conf_open_file(dh_cycle_t *cycle, dh_str_t *name)
 
     file->name.len = full.len;
     file->fd = dh_is_stderr_name(&full) ? STDERR_FILENO : DH_INVALID_FILE;
+    file->flush = NULL;
+    file->data = NULL;
 
     return file;
 }
@@ -188,6 +190,11 @@ dh_reopen_one_file(dh_cycle_t *cycle, dh_open_file_t *file, void *data)
         return DH_OK;
     }
 
+    /* what was buffered before the reopen belongs in the old file */
+    if (file->flush) {
+        file->flush(file, cycle->log);
+    }
+
     fd = open((char *) file->name.data, DH_FILE_APPEND_FLAGS,
               DH_FILE_ACCESS);
 
@@ -246,6 +253,24 @@ dh_reopen_files(dh_cycle_t *cycle, uid_t user)
 
 
 static dh_int_t
+dh_flush_one_file(dh_cycle_t *cycle, dh_open_file_t *file, void *data)
+{
+    if (file->flush && file->fd != DH_INVALID_FILE) {
+        file->flush(file, cycle->log);
+    }
+
+    return DH_OK;
+}
+
+
+void
+dh_flush_files(dh_cycle_t *cycle)
+{
+    (void) dh_open_files_each(cycle, dh_flush_one_file, NULL);
+}
+
+
+static dh_int_t
 dh_has_open_fd(dh_cycle_t *cycle, dh_open_file_t *file, void *data)
 {
     /* "error" stops the walk: the fd was found */
@@ -259,6 +284,12 @@ dh_close_one_file(dh_cycle_t *cycle, dh_open_file_t *file, void *data)
     dh_cycle_t  *keep_in;
 
     keep_in = data;
+
+    /* the writer's buffer (and its timer) go with this cycle's pool */
+    if (file->flush && file->fd != DH_INVALID_FILE) {
+        file->flush(file, cycle->log);
+        file->flush = NULL;
+    }
 
     if (file->fd <= STDERR_FILENO) {
         return DH_OK;

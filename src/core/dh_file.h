@@ -19,6 +19,10 @@ struct dh_file_s {
 struct dh_open_file_s {
     dh_fd_t          fd;
     dh_str_t         name;          /* absolute, NUL-terminated */
+    /* a writer that buffers lines (access_log buffer=) empties its buffer
+     * here before a reopen and at process exit; NULL: nothing buffered */
+    void           (*flush)(dh_open_file_t *file, dh_log_t *log);
+    void            *data;          /* the writer's, for flush */
 };
 
 /* Makes `name` absolute against `prefix` (conf-relative or prefix-relative
@@ -36,6 +40,8 @@ dh_int_t dh_open_cycle_files(dh_cycle_t *cycle);
  * running as root and user != (uid_t) -1, swaps the new fd in and closes
  * the old one.  A file that fails keeps its old fd (logged). */
 void dh_reopen_files(dh_cycle_t *cycle, uid_t user);
+/* Calls each file's flush (if any): buffered lines reach the file. */
+void dh_flush_files(dh_cycle_t *cycle);
 /* Closes the cycle's files except fds 0-2 and fds that keep_in (may be
  * NULL) also has open; closed entries get fd DH_INVALID_FILE. */
 void dh_close_cycle_files(dh_cycle_t *cycle, dh_cycle_t *keep_in);

@@ -64,7 +64,8 @@ dh_module_t  dh_errlog_module = {
 };
 
 
-static dh_open_file_t  dh_log_file = { STDERR_FILENO, dh_null_string };
+static dh_open_file_t  dh_log_file = { STDERR_FILENO, dh_null_string,
+                                        NULL, NULL };
 
 dh_log_t              dh_log = { DH_LOG_NOTICE, &dh_log_file, 0, NULL, NULL,
                                  NULL, NULL };

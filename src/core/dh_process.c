@@ -58,6 +58,8 @@ dh_process_t   dh_processes[DH_MAX_PROCESSES];
 /* per signal: "arrived since last logged" and the sender's pid */
 static volatile sig_atomic_t  dh_sig_pending[NSIG];
 static volatile sig_atomic_t  dh_sig_from[NSIG];
+/* any of them: the event loop asks every round, signals are rare */
+static volatile sig_atomic_t  dh_sig_any;
 
 
 dh_int_t
@@ -131,6 +133,7 @@ dh_signal_handler(int signo, siginfo_t *siginfo, void *ucontext)
     if (signo > 0 && signo < NSIG) {
         dh_sig_from[signo] = siginfo ? (sig_atomic_t) siginfo->si_pid : 0;
         dh_sig_pending[signo] = 1;
+        dh_sig_any = 1;
     }
 
     errno = err;
@@ -144,6 +147,13 @@ dh_log_received_signals(dh_log_t *log)
     dh_uint_t           level;
     dh_pid_t            from;
     const dh_signal_t  *sig;
+
+    if (!dh_sig_any) {
+        return;
+    }
+
+    /* cleared before the scan: a signal during it is seen next time */
+    dh_sig_any = 0;
 
     for (sig = dh_signals; sig->signo != 0; sig++) {
         signo = sig->signo;

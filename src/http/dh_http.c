@@ -484,12 +484,13 @@ dh_http_merge_locations(dh_conf_t *cf, dh_array_t *locations,
  * Splits the children of a location (or server) into the exact ones,
  * sorted by name for a binary search, and the prefix ones, longest first
  * so the first match is the longest.  Regex locations are a third
- * list, tried in written order after the prefix search.
+ * list, tried in written order after the prefix search; named ones a
+ * fourth, which only dh_http_named_location() looks at.
  */
 static dh_int_t
 dh_http_init_locations(dh_conf_t *cf, dh_http_core_loc_conf_t *pclcf)
 {
-    dh_uint_t                   i, ne, np, nr;
+    dh_uint_t                   i, ne, np, nr, nn;
     dh_http_core_loc_conf_t   **clcfp, *clcf;
 
     if (pclcf->locations == NULL) {
@@ -500,9 +501,12 @@ dh_http_init_locations(dh_conf_t *cf, dh_http_core_loc_conf_t *pclcf)
     ne = 0;
     np = 0;
     nr = 0;
+    nn = 0;
 
     for (i = 0; i < pclcf->locations->nelts; i++) {
-        if (clcfp[i]->exact_match) {
+        if (clcfp[i]->named) {
+            nn++;
+        } else if (clcfp[i]->exact_match) {
             ne++;
         } else if (clcfp[i]->regex) {
             nr++;
@@ -532,10 +536,19 @@ dh_http_init_locations(dh_conf_t *cf, dh_http_core_loc_conf_t *pclcf)
         }
     }
 
+    if (nn) {
+        pclcf->named_locations = dh_palloc(cf->pool, nn * sizeof(void *));
+        if (pclcf->named_locations == NULL) {
+            return DH_ERROR;
+        }
+    }
+
     for (i = 0; i < pclcf->locations->nelts; i++) {
         clcf = clcfp[i];
 
-        if (clcf->exact_match) {
+        if (clcf->named) {
+            pclcf->named_locations[pclcf->nnamed++] = clcf;
+        } else if (clcf->exact_match) {
             pclcf->exact_locations[pclcf->nexact++] = clcf;
         } else if (clcf->regex) {
             pclcf->regex_locations[pclcf->nregex++] = clcf;

@@ -72,10 +72,13 @@ void dh_http_wait_request_handler(dh_event_t *rev);
  * this layer needs no OpenSSL: start() begins the handshake of a
  * connection accepted on a "listen ... ssl" address (it owns the
  * connection from then on), shutdown() sends close_notify and frees the
- * TLS state before the socket is closed or half-closed. */
+ * TLS state before the socket is closed or half-closed, verify() checks
+ * the client certificate of a request on a TLS connection once its
+ * server is known (DH_OK or the status to answer with). */
 typedef struct {
     void        (*start)(dh_connection_t *c);
     void        (*shutdown)(dh_connection_t *c);
+    dh_int_t    (*verify)(dh_http_request_t *r);
 } dh_http_ssl_hooks_t;
 
 extern dh_http_ssl_hooks_t  dh_http_ssl_hooks;

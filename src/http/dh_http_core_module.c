@@ -37,6 +37,8 @@ static char *dh_http_core_server_name(dh_conf_t *cf, dh_command_t *cmd,
 static char *dh_http_core_return(dh_conf_t *cf, dh_command_t *cmd,
     void *conf);
 static char *dh_http_core_root(dh_conf_t *cf, dh_command_t *cmd, void *conf);
+static char *dh_http_core_alias_compile(dh_conf_t *cf,
+    dh_http_core_loc_conf_t *clcf);
 static char *dh_http_core_alias(dh_conf_t *cf, dh_command_t *cmd,
     void *conf);
 static char *dh_http_core_types(dh_conf_t *cf, dh_command_t *cmd,
@@ -52,6 +54,14 @@ static dh_int_t dh_http_core_return_handler(dh_http_request_t *r);
 static dh_conf_enum_t  dh_http_core_satisfy[] = {
     { dh_string("all"), DH_HTTP_SATISFY_ALL },
     { dh_string("any"), DH_HTTP_SATISFY_ANY },
+    { dh_null_string, 0 }
+};
+
+
+static dh_conf_enum_t  dh_http_core_lingering_close[] = {
+    { dh_string("off"), DH_HTTP_LINGERING_OFF },
+    { dh_string("on"), DH_HTTP_LINGERING_ON },
+    { dh_string("always"), DH_HTTP_LINGERING_ALWAYS },
     { dh_null_string, 0 }
 };
 
@@ -199,6 +209,34 @@ static dh_command_t  dh_http_core_commands[] = {
       offsetof(dh_http_core_loc_conf_t, sendfile),
       NULL },
 
+    { dh_string("sendfile_max_chunk"),
+      DH_HTTP_MAIN_CONF|DH_HTTP_SRV_CONF|DH_HTTP_LOC_CONF|DH_CONF_TAKE1,
+      dh_conf_set_size_slot,
+      DH_HTTP_LOC_CONF_OFFSET,
+      offsetof(dh_http_core_loc_conf_t, sendfile_max_chunk),
+      NULL },
+
+    { dh_string("lingering_close"),
+      DH_HTTP_MAIN_CONF|DH_HTTP_SRV_CONF|DH_HTTP_LOC_CONF|DH_CONF_TAKE1,
+      dh_conf_set_enum_slot,
+      DH_HTTP_LOC_CONF_OFFSET,
+      offsetof(dh_http_core_loc_conf_t, lingering_close),
+      &dh_http_core_lingering_close },
+
+    { dh_string("lingering_time"),
+      DH_HTTP_MAIN_CONF|DH_HTTP_SRV_CONF|DH_HTTP_LOC_CONF|DH_CONF_TAKE1,
+      dh_conf_set_msec_slot,
+      DH_HTTP_LOC_CONF_OFFSET,
+      offsetof(dh_http_core_loc_conf_t, lingering_time),
+      NULL },
+
+    { dh_string("lingering_timeout"),
+      DH_HTTP_MAIN_CONF|DH_HTTP_SRV_CONF|DH_HTTP_LOC_CONF|DH_CONF_TAKE1,
+      dh_conf_set_msec_slot,
+      DH_HTTP_LOC_CONF_OFFSET,
+      offsetof(dh_http_core_loc_conf_t, lingering_timeout),
+      NULL },
+
     { dh_string("tcp_nodelay"),
       DH_HTTP_MAIN_CONF|DH_HTTP_SRV_CONF|DH_HTTP_LOC_CONF|DH_CONF_FLAG,
       dh_conf_set_flag_slot,
@@ -247,317 +285,6 @@ static struct {
     { "image/jpeg", "jpg" },
     { NULL, NULL }
 };
-
-
-/* ---- phases ----------------------------------------------------------- */
-
-dh_int_t
-dh_http_core_run_phases(dh_http_request_t *r)
-{
-    dh_int_t                    rc;
-    dh_http_phase_handler_t    *ph;
-    dh_http_core_main_conf_t   *cmcf;
-
-    cmcf = dh_http_get_module_main_conf(r, dh_http_core_module);
-    ph = cmcf->phase_engine.handlers;
-
-    while (ph[r->phase_handler].checker) {
-        rc = ph[r->phase_handler].checker(r, &ph[r->phase_handler]);
-
-        if (rc == DH_OK) {
-            return DH_OK;
-        }
-    }
-
-    return DH_OK;
-}
-
-
-dh_int_t
-dh_http_core_generic_phase(dh_http_request_t *r, dh_http_phase_handler_t *ph)
-{
-    dh_int_t  rc;
-
-    rc = ph->handler(r);
-
-    if (rc == DH_OK) {
-        r->phase_handler = ph->next;
-        return DH_AGAIN;
-    }
-
-    if (rc == DH_DECLINED) {
-        r->phase_handler++;
-        return DH_AGAIN;
-    }
-
-    if (rc == DH_AGAIN || rc == DH_DONE) {
-        return DH_OK;
-    }
-
-    dh_http_finalize_request(r, rc);
-
-    return DH_OK;
-}
-
-
-/* A challenge an earlier access handler added is not sent with a response
- * that another handler let through (satisfy any). */
-static void
-dh_http_core_drop_challenge(dh_http_request_t *r)
-{
-    dh_uint_t         i;
-    dh_list_part_t   *part;
-    dh_table_elt_t   *h;
-
-    for (part = &r->headers_out.headers.part; part; part = part->next) {
-        h = part->elts;
-
-        for (i = 0; i < part->nelts; i++) {
-            if (h[i].key.len == sizeof("WWW-Authenticate") - 1
-                && dh_strncasecmp(h[i].key.data,
-                                  (u_char *) "WWW-Authenticate",
-                                  h[i].key.len) == 0)
-            {
-                h[i].hash = 0;
-            }
-        }
-    }
-}
-
-
-/* The access phase honours satisfy: under "any" a denial is only
- * remembered (401 wins over 403, so the client is asked for credentials)
- * and sent when no access handler let the request through. */
-dh_int_t
-dh_http_core_access_phase(dh_http_request_t *r, dh_http_phase_handler_t *ph)
-{
-    dh_int_t                  rc;
-    dh_http_core_loc_conf_t  *clcf;
-
-    rc = ph->handler(r);
-
-    if (rc == DH_AGAIN || rc == DH_DONE) {
-        return DH_OK;
-    }
-
-    clcf = dh_http_get_module_loc_conf(r, dh_http_core_module);
-
-    if (clcf->satisfy == DH_HTTP_SATISFY_ALL) {
-        if (rc == DH_OK || rc == DH_DECLINED) {
-            r->phase_handler++;
-            return DH_AGAIN;
-        }
-
-        dh_http_finalize_request(r, rc);
-        return DH_OK;
-    }
-
-    if (rc == DH_OK) {
-        if (r->access_code == DH_HTTP_UNAUTHORIZED) {
-            dh_http_core_drop_challenge(r);
-        }
-
-        r->access_code = 0;
-        r->phase_handler = ph->next;
-        return DH_AGAIN;
-    }
-
-    if (rc == DH_HTTP_FORBIDDEN || rc == DH_HTTP_UNAUTHORIZED) {
-        if (r->access_code != DH_HTTP_UNAUTHORIZED) {
-            r->access_code = rc;
-        }
-
-    } else if (rc != DH_DECLINED) {
-        dh_http_finalize_request(r, rc);
-        return DH_OK;
-    }
-
-    r->phase_handler++;
-
-    if ((dh_uint_t) r->phase_handler == ph->next && r->access_code) {
-        dh_http_finalize_request(r, r->access_code);
-        return DH_OK;
-    }
-
-    return DH_AGAIN;
-}
-
-
-dh_int_t
-dh_http_core_find_config_phase(dh_http_request_t *r,
-    dh_http_phase_handler_t *ph)
-{
-    dh_http_core_loc_conf_t  *clcf;
-
-    dh_http_core_find_location(r);
-
-    clcf = dh_http_get_module_loc_conf(r, dh_http_core_module);
-
-    r->content_handler = clcf->handler;
-
-    if (clcf->keepalive_timeout == 0
-        || r->connection->requests >= clcf->keepalive_requests)
-    {
-        r->keepalive = 0;
-    }
-
-    r->phase_handler++;
-
-    return DH_AGAIN;
-}
-
-
-dh_int_t
-dh_http_core_content_phase(dh_http_request_t *r, dh_http_phase_handler_t *ph)
-{
-    dh_int_t  rc;
-
-    if (r->content_handler) {
-        r->write_event_handler = dh_http_request_empty_handler;
-        dh_http_finalize_request(r, r->content_handler(r));
-        return DH_OK;
-    }
-
-    rc = ph->handler(r);
-
-    if (rc != DH_DECLINED) {
-        dh_http_finalize_request(r, rc);
-        return DH_OK;
-    }
-
-    ph++;
-
-    if (ph->checker) {
-        r->phase_handler++;
-        return DH_AGAIN;
-    }
-
-    /* nobody took it */
-    if (r->uri.len && r->uri.data[r->uri.len - 1] == '/') {
-        dh_http_finalize_request(r, DH_HTTP_FORBIDDEN);
-    } else {
-        dh_http_finalize_request(r, DH_HTTP_NOT_FOUND);
-    }
-
-    return DH_OK;
-}
-
-
-/* ---- location lookup -------------------------------------------------- */
-
-static dh_http_core_loc_conf_t *
-dh_http_core_find_exact(dh_http_core_loc_conf_t *pclcf, dh_str_t *uri)
-{
-    int                        rc;
-    dh_uint_t                  lo, hi, mid;
-    dh_http_core_loc_conf_t   *clcf;
-
-    lo = 0;
-    hi = pclcf->nexact;
-
-    while (lo < hi) {
-        mid = (lo + hi) / 2;
-        clcf = pclcf->exact_locations[mid];
-
-        rc = dh_memcmp(uri->data, clcf->name.data,
-                       dh_min(uri->len, clcf->name.len));
-
-        if (rc == 0) {
-            if (uri->len == clcf->name.len) {
-                return clcf;
-            }
-            rc = (uri->len < clcf->name.len) ? -1 : 1;
-        }
-
-        if (rc < 0) {
-            hi = mid;
-        } else {
-            lo = mid + 1;
-        }
-    }
-
-    return NULL;
-}
-
-
-#define DH_HTTP_LOC_NONE    0
-#define DH_HTTP_LOC_PREFIX  1   /* a prefix matched; a regex may override */
-#define DH_HTTP_LOC_FINAL   2   /* exact, ^~ or regex: the search ends */
-
-/*
- * nginx's order: an exact match ends the search; otherwise the longest
- * prefix is remembered and its nested locations are searched the same
- * way; then, unless that prefix is ^~, the regex locations of this level
- * are tried in written order and the first match wins (with its own
- * nested locations searched in turn).
- */
-static dh_uint_t
-dh_http_core_find_in(dh_http_request_t *r, dh_http_core_loc_conf_t *pclcf)
-{
-    dh_uint_t                  i, rc;
-    dh_http_core_loc_conf_t   *clcf;
-
-    if (pclcf->nexact) {
-        clcf = dh_http_core_find_exact(pclcf, &r->uri);
-
-        if (clcf) {
-            r->loc_conf = clcf->loc_conf;
-            return DH_HTTP_LOC_FINAL;
-        }
-    }
-
-    rc = DH_HTTP_LOC_NONE;
-
-    for (i = 0; i < pclcf->nprefix; i++) {
-        clcf = pclcf->prefix_locations[i];
-
-        if (r->uri.len >= clcf->name.len
-            && dh_memcmp(r->uri.data, clcf->name.data, clcf->name.len) == 0)
-        {
-            r->loc_conf = clcf->loc_conf;
-
-            if (dh_http_core_find_in(r, clcf) == DH_HTTP_LOC_FINAL
-                || clcf->noregex)
-            {
-                return DH_HTTP_LOC_FINAL;
-            }
-
-            rc = DH_HTTP_LOC_PREFIX;
-            break;
-        }
-    }
-
-#if (DH_HAVE_PCRE2)
-    for (i = 0; i < pclcf->nregex; i++) {
-        clcf = pclcf->regex_locations[i];
-
-        switch (dh_http_regex_exec(r, clcf->regex_match, &r->uri)) {
-
-        case DH_OK:
-            r->loc_conf = clcf->loc_conf;
-            (void) dh_http_core_find_in(r, clcf);
-            return DH_HTTP_LOC_FINAL;
-
-        case DH_DECLINED:
-            continue;
-
-        default:
-            /* logged; the prefix match, if any, answers */
-            return rc;
-        }
-    }
-#endif
-
-    return rc;
-}
-
-
-void
-dh_http_core_find_location(dh_http_request_t *r)
-{
-    (void) dh_http_core_find_in(r,
-                    dh_http_get_module_loc_conf(r, dh_http_core_module));
-}
 
 
 /* ---- helpers for handlers --------------------------------------------- */
@@ -617,60 +344,37 @@ dh_http_set_exten(dh_http_request_t *r)
 }
 
 
-dh_int_t
-dh_http_internal_redirect(dh_http_request_t *r, dh_str_t *uri,
-    dh_str_t *args)
+/*
+ * An alias with variables ($1 of a regex location, but also $arg_x and
+ * the like, which are not normalised): a ".." segment in the result
+ * could leave the tree the alias names, so it is refused (DH_DECLINED)
+ * and the path left empty, which every caller takes as "not found".
+ */
+static dh_int_t
+dh_http_core_alias_value(dh_http_request_t *r, dh_http_core_loc_conf_t *clcf,
+    dh_str_t *base)
 {
-    dh_table_elt_t            *h;
-    dh_http_core_srv_conf_t   *cscf;
-    dh_http_core_main_conf_t  *cmcf;
+    u_char  *p, *last;
 
-    if (++r->uri_changes > DH_HTTP_MAX_URI_CHANGES) {
-        dh_log_error(DH_LOG_ERR, r->connection->log, 0,
-                     "internal redirection cycle while processing \"%.*s\"",
-                     DH_STR_FMT(*uri));
-        return DH_HTTP_INTERNAL_SERVER_ERROR;
+    if (dh_http_complex_value(r, clcf->alias_value, base) != DH_OK) {
+        return DH_ERROR;
     }
 
-    r->uri = *uri;
+    last = base->data + base->len;
 
-    if (args) {
-        r->args = *args;
+    for (p = base->data; p + 1 < last; p++) {
+        if (p[0] == '.' && p[1] == '.'
+            && (p == base->data || p[-1] == '/')
+            && (p + 2 == last || p[2] == '/'))
+        {
+            dh_log_error(DH_LOG_ERR, r->connection->log, 0,
+                         "alias \"%.*s\" has a \"..\" segment",
+                         DH_STR_FMT(*base));
+            return DH_DECLINED;
+        }
     }
 
-    dh_http_set_exten(r);
-
-    /* nothing the first location prepared for its answer carries over */
-    dh_str_null(&r->headers_out.content_type);
-    r->headers_out.status = 0;
-    r->headers_out.status_line.len = 0;
-    r->headers_out.content_length_n = -1;
-    r->headers_out.last_modified_time = -1;
-
-    h = r->headers_out.location;
-    if (h) {
-        h->hash = 0;
-        r->headers_out.location = NULL;
-    }
-
-    h = r->headers_out.etag;
-    if (h) {
-        h->hash = 0;
-        r->headers_out.etag = NULL;
-    }
-
-    dh_memzero(r->ctx, sizeof(void *) * dh_http_max_module);
-
-    cscf = dh_http_get_module_srv_conf(r, dh_http_core_module);
-    cmcf = dh_http_get_module_main_conf(r, dh_http_core_module);
-
-    r->loc_conf = cscf->ctx->loc_conf;
-    r->content_handler = NULL;
-    r->phase_handler = cmcf->phase_engine.server_rewrite_index;
-
-    dh_http_core_run_phases(r);
-
-    return DH_DONE;
+    return DH_OK;
 }
 
 
@@ -691,6 +395,19 @@ dh_http_map_uri_to_path(dh_http_request_t *r, dh_str_t *path,
 
     } else {
         base = clcf->alias;
+
+        if (clcf->alias_value) {
+            switch (dh_http_core_alias_value(r, clcf, &base)) {
+            case DH_OK:
+                break;
+            case DH_DECLINED:
+                base.len = 0;
+                rest.len = 0;
+                break;
+            default:
+                return NULL;
+            }
+        }
 
         if (clcf->regex) {
             rest.len = 0;
@@ -924,6 +641,10 @@ dh_http_core_create_loc_conf(dh_conf_t *cf)
     clcf->server_tokens = DH_CONF_UNSET;
     clcf->satisfy = DH_CONF_UNSET_UINT;
     clcf->sendfile = DH_CONF_UNSET;
+    clcf->sendfile_max_chunk = DH_CONF_UNSET_SIZE;
+    clcf->lingering_close = DH_CONF_UNSET_UINT;
+    clcf->lingering_time = DH_CONF_UNSET_MSEC;
+    clcf->lingering_timeout = DH_CONF_UNSET_MSEC;
     clcf->tcp_nodelay = DH_CONF_UNSET;
 
     if (cf->conf_file) {
@@ -1012,6 +733,15 @@ dh_http_core_merge_loc_conf(dh_conf_t *cf, void *parent, void *child)
     dh_conf_merge_uint_value(conf->satisfy, prev->satisfy,
                              DH_HTTP_SATISFY_ALL);
     dh_conf_merge_value(conf->sendfile, prev->sendfile, 1);
+    /* one connection sends at most this much per event-loop round */
+    dh_conf_merge_size_value(conf->sendfile_max_chunk,
+                             prev->sendfile_max_chunk, 2 * 1024 * 1024);
+    dh_conf_merge_uint_value(conf->lingering_close, prev->lingering_close,
+                             DH_HTTP_LINGERING_ON);
+    dh_conf_merge_msec_value(conf->lingering_time, prev->lingering_time,
+                             30000);
+    dh_conf_merge_msec_value(conf->lingering_timeout,
+                             prev->lingering_timeout, 5000);
     dh_conf_merge_value(conf->tcp_nodelay, prev->tcp_nodelay, 1);
 
     return DH_CONF_OK;
@@ -1264,8 +994,28 @@ dh_http_core_location(dh_conf_t *cf, dh_command_t *cmd, void *dummy)
         name = &value[1];
     }
 
-    if (name->len == 0 || name->data[0] == '@'
-        || (name->data[0] == '~' && !clcf->regex))
+    pclcf = pctx->loc_conf[dh_http_core_module.ctx_index];
+
+    if (pclcf->named) {
+        dh_conf_log_error(DH_LOG_EMERG, cf, 0,
+                          "location \"%.*s\" cannot be inside "
+                          "the named location \"%.*s\"",
+                          DH_STR_FMT(*name), DH_STR_FMT(pclcf->name));
+        return DH_CONF_ERROR;
+    }
+
+    if (name->len > 1 && name->data[0] == '@' && cf->args->nelts == 2) {
+        if (pclcf->name.len) {
+            dh_conf_log_error(DH_LOG_EMERG, cf, 0,
+                              "named location \"%.*s\" can be on the "
+                              "server level only", DH_STR_FMT(*name));
+            return DH_CONF_ERROR;
+        }
+
+        clcf->named = 1;
+
+    } else if (name->len == 0 || name->data[0] == '@'
+               || (name->data[0] == '~' && !clcf->regex))
     {
         dh_conf_log_error(DH_LOG_EMERG, cf, 0,
                           "unsupported location \"%.*s\"",
@@ -1274,8 +1024,6 @@ dh_http_core_location(dh_conf_t *cf, dh_command_t *cmd, void *dummy)
     }
 
     clcf->name = *name;
-
-    pclcf = pctx->loc_conf[dh_http_core_module.ctx_index];
 
     /* a regex cannot be checked against a prefix at configuration time */
     if (pclcf->name.len && !pclcf->regex && !clcf->regex) {
@@ -1747,7 +1495,39 @@ dh_http_core_alias(dh_conf_t *cf, dh_command_t *cmd, void *conf)
         return "has an empty path";
     }
 
-    if (dh_conf_full_name(cf->cycle, &clcf->alias, 0) != DH_OK) {
+    /* a leading variable must give an absolute path by itself */
+    if (clcf->alias.data[0] != '$'
+        && dh_conf_full_name(cf->cycle, &clcf->alias, 0) != DH_OK)
+    {
+        return DH_CONF_ERROR;
+    }
+
+    if (memchr(clcf->alias.data, '$', clcf->alias.len) == NULL) {
+        return DH_CONF_OK;
+    }
+
+    return dh_http_core_alias_compile(cf, clcf);
+}
+
+
+/* "alias /data/images/$1;": compiled once, evaluated per request */
+static char *
+dh_http_core_alias_compile(dh_conf_t *cf, dh_http_core_loc_conf_t *clcf)
+{
+    dh_http_compile_complex_value_t  ccv;
+
+    clcf->alias_value = dh_palloc(cf->pool, sizeof(dh_http_complex_value_t));
+    if (clcf->alias_value == NULL) {
+        return DH_CONF_ERROR;
+    }
+
+    dh_memzero(&ccv, sizeof(dh_http_compile_complex_value_t));
+
+    ccv.cf = cf;
+    ccv.value = &clcf->alias;
+    ccv.complex_value = clcf->alias_value;
+
+    if (dh_http_compile_complex_value(&ccv) != DH_OK) {
         return DH_CONF_ERROR;
     }
 

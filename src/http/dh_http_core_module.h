@@ -186,6 +186,7 @@ struct dh_http_core_loc_conf_s {
     unsigned                   exact_match:1;
     unsigned                   noregex:1;      /* ^~ */
     unsigned                   regex:1;        /* ~ ~* (issue 3) */
+    unsigned                   named:1;        /* @name */
 
     void                     **loc_conf;       /* this location's confs */
 
@@ -199,6 +200,9 @@ struct dh_http_core_loc_conf_s {
     dh_uint_t                  nprefix;
     dh_http_core_loc_conf_t  **regex_locations;  /* in written order */
     dh_uint_t                  nregex;
+    /* @name locations (server level only), never matched by a URI */
+    dh_http_core_loc_conf_t  **named_locations;
+    dh_uint_t                  nnamed;
 #if (DH_HAVE_PCRE2)
     dh_http_regex_t           *regex_match;    /* ~ and ~* */
 #endif
@@ -214,6 +218,7 @@ struct dh_http_core_loc_conf_s {
     /* alias PATH: replaces the location's prefix (a regex location's
      * whole URI); not inherited */
     dh_str_t                   alias;
+    dh_http_complex_value_t   *alias_value;    /* alias with variables */
 
     dh_array_t                *types;          /* of dh_hash_key_t */
     dh_hash_t                  types_hash;
@@ -227,6 +232,10 @@ struct dh_http_core_loc_conf_s {
 
     dh_flag_t                  server_tokens;
     dh_flag_t                  sendfile;
+    size_t                     sendfile_max_chunk;  /* 0: no limit */
+    dh_uint_t                  lingering_close;     /* DH_HTTP_LINGERING_* */
+    dh_msec_t                  lingering_time;
+    dh_msec_t                  lingering_timeout;
     dh_uint_t                  satisfy;        /* DH_HTTP_SATISFY_* */
     dh_flag_t                  tcp_nodelay;
 
@@ -242,6 +251,13 @@ struct dh_http_core_loc_conf_s {
 #define DH_HTTP_SATISFY_ALL   0
 #define DH_HTTP_SATISFY_ANY   1
 
+/* lingering_close off: close at once; on: read what the client still
+ * sends after an error response or an unread body; always: after every
+ * response that closes the connection */
+#define DH_HTTP_LINGERING_OFF     0
+#define DH_HTTP_LINGERING_ON      1
+#define DH_HTTP_LINGERING_ALWAYS  2
+
 dh_int_t dh_http_core_run_phases(dh_http_request_t *r);
 dh_int_t dh_http_core_generic_phase(dh_http_request_t *r,
     dh_http_phase_handler_t *ph);
@@ -256,7 +272,8 @@ dh_int_t dh_http_core_access_phase(dh_http_request_t *r,
 void dh_http_core_find_location(dh_http_request_t *r);
 /* The file of r->uri under root, or alias, NUL-terminated, in a buffer
  * with `reserved` bytes to spare after it (for an index name).  Returns
- * the NUL's address, or NULL when out of memory. */
+ * the NUL's address, or NULL when out of memory.  The path is empty when
+ * an alias with variables gave a ".." segment: answer 404. */
 u_char *dh_http_map_uri_to_path(dh_http_request_t *r, dh_str_t *path,
     size_t reserved);
 /* Restarts the request at the server's locations with a new URI (and
@@ -268,6 +285,11 @@ u_char *dh_http_map_uri_to_path(dh_http_request_t *r, dh_str_t *path,
 void dh_http_set_exten(dh_http_request_t *r);
 dh_int_t dh_http_internal_redirect(dh_http_request_t *r, dh_str_t *uri,
     dh_str_t *args);
+/* Continues the request, URI unchanged, in the server's named location
+ * `name` ("@..."), from the phases after the location lookup.  Returns
+ * DH_DONE, or 500 when there is no such location or after too many
+ * redirects (dh_http_internal_redirect.c). */
+dh_int_t dh_http_named_location(dh_http_request_t *r, dh_str_t *name);
 /* Opens a file to serve (dh_http_open_file_cache.c), through the
  * location's open_file_cache when it has one.  DH_OK: *fd and *st stay
  * valid until the request ends and the caller never closes *fd; or the

@@ -4,7 +4,8 @@
  * A local URI is an internal redirect: the request runs the phases again
  * from the server's locations with the new URI (GET, unless it was HEAD)
  * and is answered with the original status, with RESPONSE given, or with
- * the status of the new location's own answer for a bare "=".  An
+ * the status of the new location's own answer for a bare "=".  A named
+ * location ("@name") continues the request there with its URI kept.  An
  * http:// or https:// URL answers 302 (or RESPONSE, when it is a
  * redirect code) with Location.  A request is redirected once: an error
  * while serving the error page gets the built-in page (loop protection).
@@ -23,6 +24,7 @@ typedef struct {
     dh_str_t       uri;
     dh_str_t       args;
     unsigned       external:1;
+    unsigned       named:1;       /* uri is "@name" */
 } dh_http_err_page_t;
 
 typedef struct {
@@ -123,6 +125,10 @@ dh_http_error_page_redirect(dh_http_request_t *r, dh_http_err_page_t *page,
         r->err_status = status;
     } else {
         r->err_status = (dh_uint_t) page->overwrite;
+    }
+
+    if (page->named) {
+        return dh_http_named_location(r, &page->uri);
     }
 
     return dh_http_internal_redirect(r, &page->uri, &page->args);
@@ -232,20 +238,14 @@ dh_http_error_page(dh_conf_t *cf, dh_command_t *cmd, void *conf)
 
     uri = value[last];
 
-    if (uri.data[0] == '@') {
-        dh_conf_log_error(DH_LOG_EMERG, cf, 0,
-                          "named locations are not supported in "
-                          "\"error_page\": \"%s\"", uri.data);
-        return DH_CONF_ERROR;
-    }
-
-    if (uri.data[0] != '/'
+    if (uri.data[0] != '/' && (uri.data[0] != '@' || uri.len < 2)
         && dh_strncmp(uri.data, "http://", 7) != 0
         && dh_strncmp(uri.data, "https://", 8) != 0)
     {
         dh_conf_log_error(DH_LOG_EMERG, cf, 0,
-                          "\"error_page\" needs a URI starting with \"/\" or "
-                          "an http(s) URL, not \"%s\"", uri.data);
+                          "\"error_page\" needs a URI starting with \"/\", "
+                          "a named location or an http(s) URL, not \"%s\"",
+                          uri.data);
         return DH_CONF_ERROR;
     }
 
@@ -270,6 +270,11 @@ dh_http_error_page(dh_conf_t *cf, dh_command_t *cmd, void *conf)
         page->status = (dh_uint_t) n;
         page->overwrite = overwrite;
         page->uri = uri;
+
+        if (uri.data[0] == '@') {
+            page->named = 1;
+            continue;
+        }
 
         if (uri.data[0] != '/') {
             page->external = 1;

@@ -110,6 +110,25 @@ dh_http_header_filter_init(dh_conf_t *cf)
 }
 
 
+/* Writes n (>= 0) in decimal: every response has a length, and the
+ * printf family costs more than the rest of the status line together. */
+static u_char *
+dh_http_header_number(u_char *p, off_t n)
+{
+    u_char   buf[DH_INT64_LEN];
+    u_char  *q;
+
+    q = buf + sizeof(buf);
+
+    do {
+        *--q = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    return dh_cpymem(p, q, buf + sizeof(buf) - q);
+}
+
+
 static dh_int_t
 dh_http_header_filter(dh_http_request_t *r)
 {
@@ -246,8 +265,9 @@ dh_http_header_filter(dh_http_request_t *r)
     }
 
     if (r->headers_out.content_length_n >= 0) {
-        p = dh_slprintf(p, b->end, "Content-Length: %lld" CRLF,
-                        (long long) r->headers_out.content_length_n);
+        p = dh_cpymem(p, "Content-Length: ", sizeof("Content-Length: ") - 1);
+        p = dh_http_header_number(p, r->headers_out.content_length_n);
+        *p++ = CR; *p++ = LF;
     }
 
     if (r->headers_out.last_modified_time != -1) {
@@ -261,7 +281,13 @@ dh_http_header_filter(dh_http_request_t *r)
                       sizeof("Transfer-Encoding: chunked" CRLF) - 1);
     }
 
-    if (r->keepalive) {
+    if (status == 101) {
+        /* a protocol switch (proxied WebSocket): the Upgrade header is
+         * among the headers below */
+        p = dh_cpymem(p, "Connection: upgrade" CRLF,
+                      sizeof("Connection: upgrade" CRLF) - 1);
+
+    } else if (r->keepalive) {
         p = dh_cpymem(p, "Connection: keep-alive" CRLF,
                       sizeof("Connection: keep-alive" CRLF) - 1);
     } else {

@@ -869,6 +869,10 @@ dh_http_parse_chunked(dh_http_chunked_t *ctx, dh_buf_t *b)
                 return DH_ERROR;
             }
 
+            if (ctx->trailer) {
+                ctx->trailer[ctx->trailers - 1] = ch;
+            }
+
             if (ch == CR) {
                 state = sw_last_lf;
                 break;
@@ -886,6 +890,10 @@ dh_http_parse_chunked(dh_http_chunked_t *ctx, dh_buf_t *b)
                 return DH_ERROR;
             }
 
+            if (ctx->trailer) {
+                ctx->trailer[ctx->trailers - 1] = ch;
+            }
+
             if (ch == ':') {
                 state = sw_trailer_value;
                 break;
@@ -899,6 +907,10 @@ dh_http_parse_chunked(dh_http_chunked_t *ctx, dh_buf_t *b)
         case sw_trailer_value:
             if (++ctx->trailers > DH_HTTP_CHUNK_TRAILER_MAX) {
                 return DH_ERROR;
+            }
+
+            if (ctx->trailer) {
+                ctx->trailer[ctx->trailers - 1] = ch;
             }
 
             if (ch == CR) {

@@ -36,8 +36,6 @@
 #include "dh_http.h"
 
 
-#define DH_HTTP_LINGERING_TIME     30000
-#define DH_HTTP_LINGERING_TIMEOUT  5000
 #define DH_HTTP_DISCARD_TIMEOUT    5000
 #define DH_HTTP_DISCARD_BUFFER     4096
 
@@ -66,7 +64,8 @@ static dh_int_t dh_http_read_discarded_body(dh_http_request_t *r);
 static void dh_http_discarded_body_handler(dh_http_request_t *r);
 static void dh_http_finalize_connection(dh_http_request_t *r);
 static void dh_http_set_keepalive(dh_http_request_t *r);
-static void dh_http_set_lingering_close(dh_http_request_t *r);
+static void dh_http_set_lingering_close(dh_http_request_t *r,
+    dh_http_core_loc_conf_t *clcf);
 static void dh_http_lingering_close_handler(dh_event_t *rev);
 static void dh_http_release_buffers(dh_http_request_t *r, dh_buf_t *keep);
 static void dh_http_log_request(dh_http_request_t *r);
@@ -979,6 +978,7 @@ dh_http_set_virtual_server(dh_http_request_t *r)
 static void
 dh_http_process_request(dh_http_request_t *r)
 {
+    dh_int_t          rc;
     dh_connection_t  *c;
 
     c = r->connection;
@@ -1003,6 +1003,15 @@ dh_http_process_request(dh_http_request_t *r)
         dh_log_error(DH_LOG_INFO, c->log, 0, "client sent unknown method");
         dh_http_finalize_request(r, DH_HTTP_NOT_IMPLEMENTED);
         return;
+    }
+
+    if (c->ssl && dh_http_ssl_hooks.verify) {
+        rc = dh_http_ssl_hooks.verify(r);
+
+        if (rc != DH_OK) {
+            dh_http_finalize_request(r, rc);
+            return;
+        }
     }
 
     r->phase_handler = 0;
@@ -1373,7 +1382,8 @@ dh_http_discarded_body_handler(dh_http_request_t *r)
 static void
 dh_http_finalize_connection(dh_http_request_t *r)
 {
-    dh_connection_t  *c;
+    dh_connection_t          *c;
+    dh_http_core_loc_conf_t  *clcf;
 
     c = r->connection;
 
@@ -1390,10 +1400,14 @@ dh_http_finalize_connection(dh_http_request_t *r)
         return;
     }
 
-    if (r->lingering_close || r->discarding
-        || r->header_in->pos < r->header_in->last)
+    clcf = dh_http_get_module_loc_conf(r, dh_http_core_module);
+
+    if (clcf->lingering_close == DH_HTTP_LINGERING_ALWAYS
+        || (clcf->lingering_close == DH_HTTP_LINGERING_ON
+            && (r->lingering_close || r->discarding
+                || r->header_in->pos < r->header_in->last)))
     {
-        dh_http_set_lingering_close(r);
+        dh_http_set_lingering_close(r, clcf);
         return;
     }
 
@@ -1501,7 +1515,8 @@ dh_http_set_keepalive(dh_http_request_t *r)
 
 
 static void
-dh_http_set_lingering_close(dh_http_request_t *r)
+dh_http_set_lingering_close(dh_http_request_t *r,
+    dh_http_core_loc_conf_t *clcf)
 {
     dh_event_t            *rev;
     dh_connection_t       *c;
@@ -1531,14 +1546,15 @@ dh_http_set_lingering_close(dh_http_request_t *r)
     c->log->action = "lingering close";
 
     hc->lingering = 1;
-    hc->lingering_end = dh_current_msec + DH_HTTP_LINGERING_TIME;
+    hc->lingering_end = dh_current_msec + clcf->lingering_time;
+    hc->lingering_timeout = clcf->lingering_timeout;
 
     rev->handler = dh_http_lingering_close_handler;
     c->write->handler = dh_http_empty_handler;
 
     rev->cancelable = 1;
     dh_event_del_timer(rev);
-    dh_event_add_timer(rev, DH_HTTP_LINGERING_TIMEOUT);
+    dh_event_add_timer(rev, hc->lingering_timeout);
 
     if (rev->ready) {
         dh_http_lingering_close_handler(rev);
@@ -1580,7 +1596,7 @@ dh_http_lingering_close_handler(dh_event_t *rev)
 
     } while (n != DH_AGAIN && rev->ready);
 
-    dh_event_add_timer(rev, dh_min(left, DH_HTTP_LINGERING_TIMEOUT));
+    dh_event_add_timer(rev, dh_min((dh_msec_t) left, hc->lingering_timeout));
 }
 
 

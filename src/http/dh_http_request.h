@@ -73,6 +73,10 @@
 #define DH_HTTP_CLOSE                  444
 /* internal: the client went away; logged, never sent */
 #define DH_HTTP_CLIENT_CLOSED_REQUEST  499
+/* internal: a bad or missing client certificate (nginx's 495 and 496),
+ * answered as 400 with the reason in the page */
+#define DH_HTTP_CLIENT_CERT_ERROR      495
+#define DH_HTTP_CLIENT_NO_CERT         496
 
 #define DH_HTTP_INTERNAL_SERVER_ERROR  500
 #define DH_HTTP_NOT_IMPLEMENTED        501
@@ -98,6 +102,9 @@ struct dh_table_elt_s {
 
 typedef struct {
     dh_list_t         headers;      /* of dh_table_elt_t, in arrival order */
+    /* the trailer fields of a chunked body, once a handler read it all
+     * (dh_http_request_body.h); part.elts NULL: none */
+    dh_list_t         trailers;
 
     dh_table_elt_t   *host;
     dh_table_elt_t   *connection;
@@ -148,6 +155,9 @@ typedef struct {
     off_t             length;
     dh_uint_t         line;         /* bytes of the current size/trailer line */
     dh_uint_t         trailers;     /* bytes of the trailer section */
+    /* when set (DH_HTTP_CHUNK_TRAILER_MAX bytes): the trailer section is
+     * copied here, each field line ending in CR, the section in CR */
+    u_char           *trailer;
 } dh_http_chunked_t;
 
 #define DH_HTTP_CHUNK_LINE_MAX     4096    /* size + extensions */
@@ -161,6 +171,7 @@ struct dh_http_connection_s {
     void                  *conf_ctx;      /* default server's ctx */
     dh_http_request_t     *request;       /* current one, for logs */
     dh_msec_t              lingering_end;
+    dh_msec_t              lingering_timeout;
 
     unsigned               grace:1;       /* shutdown grace running */
     unsigned               lingering:1;

@@ -101,6 +101,65 @@ static const char  dh_http_continue_line[] = "HTTP/1.1 100 Continue" CRLF CRLF;
 
 /* ---- the decoder ------------------------------------------------------ */
 
+/*
+ * The trailer fields the parser copied ("name: value" CR ... CR) become
+ * r->headers_in.trailers, values without their surrounding white space.
+ * The parser checked the bytes; DH_OK or DH_ERROR.
+ */
+static dh_int_t
+dh_http_body_trailers(dh_http_request_t *r, dh_http_chunked_t *ctx)
+{
+    u_char          *p, *end, *colon, *eol;
+    dh_table_elt_t  *h;
+
+    /* Content-Length, or only the final CR: none */
+    if (ctx == NULL || ctx->trailer == NULL || ctx->trailers < 2) {
+        return DH_OK;
+    }
+
+    p = ctx->trailer;
+    end = ctx->trailer + ctx->trailers;
+
+    if (dh_list_init(&r->headers_in.trailers, r->pool, 2,
+                     sizeof(dh_table_elt_t))
+        != DH_OK)
+    {
+        return DH_ERROR;
+    }
+
+    for ( /* void */ ; p < end && *p != CR; p = eol + 1) {
+        eol = memchr(p, CR, end - p);
+        colon = memchr(p, ':', eol - p);
+
+        h = dh_list_push(&r->headers_in.trailers);
+        if (h == NULL) {
+            return DH_ERROR;
+        }
+
+        h->hash = 1;
+        h->next = NULL;
+        h->lowcase_key = NULL;
+        h->key.data = p;
+        h->key.len = colon - p;
+
+        for (p = colon + 1; p < eol && (*p == ' ' || *p == '\t'); p++) {
+            /* void */
+        }
+
+        h->value.data = p;
+        h->value.len = eol - p;
+
+        while (h->value.len
+               && (p[h->value.len - 1] == ' ' || p[h->value.len - 1] == '\t'))
+        {
+            h->value.len--;
+        }
+    }
+
+    return DH_OK;
+}
+
+
 dh_int_t
 dh_http_decode_body(dh_http_chunked_t *ctx, off_t *rest, dh_buf_t *b,
     dh_buf_t *piece)
@@ -309,6 +368,11 @@ dh_http_body_start(dh_http_request_t *r, dh_http_body_data_pt data,
             return DH_ERROR;
         }
 
+        rb->chunked->trailer = dh_pnalloc(r->pool, DH_HTTP_CHUNK_TRAILER_MAX);
+        if (rb->chunked->trailer == NULL) {
+            return DH_ERROR;
+        }
+
         rb->chunked->length = 5;          /* "0" CRLF CRLF */
 
     } else {
@@ -475,7 +539,7 @@ dh_http_body_run(dh_http_request_t *r)
             }
 
             if (rc == DH_DONE) {
-                dh_http_body_finish(r, DH_OK);
+                dh_http_body_finish(r, dh_http_body_trailers(r, rb->chunked));
                 return;
             }
 

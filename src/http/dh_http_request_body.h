@@ -2,8 +2,14 @@
  * Reading request bodies.
  *
  * Two ways for a content handler to get the body, both decoding
- * Content-Length and chunked framing (trailers are accepted and skipped)
- * with the same decoder the discard path uses:
+ * Content-Length and chunked framing with the same decoder the discard
+ * path uses.  The trailer fields of a chunked body (at most
+ * DH_HTTP_CHUNK_TRAILER_MAX bytes) are in r->headers_in.trailers (a list
+ * of dh_table_elt_t like headers_in.headers, part.elts NULL when there
+ * were none) once the body was read to its end, before the post or done
+ * handler runs; they never replace header fields.  The log and any later
+ * phase see them as $trailer_NAME.  A discarded body's trailers are
+ * dropped.
  *
  * 1. Buffered: dh_http_read_client_request_body(r, post_handler).
  *    The whole body is collected, in memory when it fits in

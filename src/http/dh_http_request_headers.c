@@ -330,6 +330,13 @@ dh_http_validate_host(dh_http_request_t *r, dh_str_t *host)
     for (i = 0; i < host->len; i++) {
         ch = h[i];
 
+        /* most bytes of most names: decided by two range checks */
+        if (!(in_brackets | after_brackets)
+            && ((u_char) (ch - 'a') < 26 || (u_char) (ch - '0') < 10))
+        {
+            continue;
+        }
+
         if (in_brackets) {
             if (ch == ']') {
                 in_brackets = 0;

@@ -32,6 +32,62 @@ dh_http_is_redirect(dh_uint_t status)
 }
 
 
+static dh_str_t  dh_http_client_cert_error =
+    dh_string("The SSL certificate error");
+static dh_str_t  dh_http_client_no_cert =
+    dh_string("No required SSL certificate was sent");
+
+
+/* nginx's 495 and 496: sent as 400, with the reason in the page */
+static dh_int_t
+dh_http_client_cert_page(dh_http_request_t *r, dh_uint_t status,
+    dh_http_core_loc_conf_t *clcf)
+{
+    dh_str_t   *why, *page;
+    dh_buf_t   *b;
+    dh_int_t    rc;
+    dh_chain_t  out;
+
+    why = (status == DH_HTTP_CLIENT_CERT_ERROR) ? &dh_http_client_cert_error
+                                                : &dh_http_client_no_cert;
+
+    page = dh_psprintf(r->pool,
+                       "<html>" CRLF "<head><title>400 %.*s</title></head>"
+                       CRLF "<body>" CRLF
+                       "<center><h1>400 Bad Request</h1></center>" CRLF
+                       "<center>%.*s</center>" CRLF "%s",
+                       DH_STR_FMT(*why), DH_STR_FMT(*why),
+                       clcf->server_tokens ? (char *) dh_http_error_full_tail
+                                           : (char *) dh_http_error_tail);
+    b = dh_calloc_buf(r->pool);
+
+    if (page == NULL || b == NULL) {
+        return DH_ERROR;
+    }
+
+    r->err_status = DH_HTTP_BAD_REQUEST;
+    r->headers_out.status = DH_HTTP_BAD_REQUEST;
+    dh_str_set(&r->headers_out.content_type, "text/html");
+    r->headers_out.content_length_n = page->len;
+
+    rc = dh_http_send_header(r);
+
+    if (rc == DH_ERROR || r->header_only) {
+        return rc;
+    }
+
+    b->memory = 1;
+    b->last_buf = 1;
+    b->pos = page->data;
+    b->last = page->data + page->len;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return dh_http_output_filter(r, &out);
+}
+
+
 /* The body is unread and will not be: what follows on the connection
  * cannot be framed, so it closes (lingering) after the response. */
 static void
@@ -81,6 +137,12 @@ dh_http_special_response_handler(dh_http_request_t *r, dh_int_t error)
          * so the rest of the stream, cannot be trusted */
         r->keepalive = 0;
         r->lingering_close = 1;
+        break;
+
+    case DH_HTTP_CLIENT_CERT_ERROR:
+    case DH_HTTP_CLIENT_NO_CERT:
+        /* the connection itself is refused, not just this request */
+        r->keepalive = 0;
         break;
 
     case DH_HTTP_REQUEST_TIME_OUT:
@@ -141,6 +203,12 @@ dh_http_special_response_handler(dh_http_request_t *r, dh_int_t error)
         r->headers_out.content_length_n = 0;
         r->header_only = 1;             /* no body: the header ends it */
         return dh_http_send_header(r);
+    }
+
+    if (status == DH_HTTP_CLIENT_CERT_ERROR
+        || status == DH_HTTP_CLIENT_NO_CERT)
+    {
+        return dh_http_client_cert_page(r, status, clcf);
     }
 
     line = dh_http_status_line(status);

@@ -50,6 +50,8 @@ static dh_int_t dh_http_var_https(dh_http_request_t *r,
     dh_http_variable_value_t *v, uintptr_t data);
 static dh_int_t dh_http_var_arg(dh_http_request_t *r,
     dh_http_variable_value_t *v, uintptr_t data);
+static dh_int_t dh_http_var_trailer(dh_http_request_t *r,
+    dh_http_variable_value_t *v, uintptr_t data);
 static dh_int_t dh_http_var_http(dh_http_request_t *r,
     dh_http_variable_value_t *v, uintptr_t data);
 static dh_int_t dh_http_var_sent_http(dh_http_request_t *r,
@@ -151,6 +153,9 @@ static struct {
     { "sent_http_", dh_http_var_sent_http, 0,
       DH_HTTP_VAR_PREFIX | DH_HTTP_VAR_NOCACHEABLE },
     { "cookie_", dh_http_var_cookie, 0, DH_HTTP_VAR_PREFIX },
+    /* known only once the body was read: not cached before that */
+    { "trailer_", dh_http_var_trailer, 0,
+      DH_HTTP_VAR_PREFIX | DH_HTTP_VAR_NOCACHEABLE },
     { NULL, NULL, 0, 0 }
 };
 
@@ -911,6 +916,23 @@ dh_http_var_http(dh_http_request_t *r, dh_http_variable_value_t *v,
     return dh_http_var_headers(r, v, &r->headers_in.headers,
                                full->data + sizeof("http_") - 1,
                                full->len - (sizeof("http_") - 1));
+}
+
+
+/* $trailer_NAME: a trailer field of a chunked request body */
+static dh_int_t
+dh_http_var_trailer(dh_http_request_t *r, dh_http_variable_value_t *v,
+    uintptr_t data)
+{
+    dh_str_t  *full = (dh_str_t *) data;
+
+    if (r->headers_in.trailers.part.elts == NULL) {
+        return DH_DECLINED;
+    }
+
+    return dh_http_var_headers(r, v, &r->headers_in.trailers,
+                               full->data + sizeof("trailer_") - 1,
+                               full->len - (sizeof("trailer_") - 1));
 }
 
 

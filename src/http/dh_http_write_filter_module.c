@@ -4,7 +4,9 @@
  * pieces are held back until the response ends, a flush is asked for or
  * enough has gathered, so headers and a small body leave in one call.
  * What the socket does not take now stays in r->out, and the writer sends
- * it on the next write event.
+ * it on the next write event.  One call sends at most sendfile_max_chunk
+ * bytes: when the socket would take more, the write event is posted for
+ * the next round, so the other connections of the worker get their turn.
  */
 
 #include "dh_config.h"
@@ -46,10 +48,11 @@ dh_module_t  dh_http_write_filter_module = {
 dh_int_t
 dh_http_write_filter(dh_http_request_t *r, dh_chain_t *in)
 {
-    off_t             size;
-    dh_uint_t         flush, last;
-    dh_chain_t       *cl, *ln, **ll, *chain;
-    dh_connection_t  *c;
+    off_t                     size;
+    dh_uint_t                 flush, last;
+    dh_chain_t               *cl, *ln, **ll, *chain;
+    dh_connection_t          *c;
+    dh_http_core_loc_conf_t  *clcf;
 
     c = r->connection;
 
@@ -97,7 +100,9 @@ dh_http_write_filter(dh_http_request_t *r, dh_chain_t *in)
         return DH_OK;
     }
 
-    chain = c->send_chain(c, r->out, 0);
+    clcf = dh_http_get_module_loc_conf(r, dh_http_core_module);
+
+    chain = c->send_chain(c, r->out, (off_t) clcf->sendfile_max_chunk);
 
     if (chain == DH_CHAIN_ERROR) {
         c->error = 1;
@@ -105,6 +110,12 @@ dh_http_write_filter(dh_http_request_t *r, dh_chain_t *in)
     }
 
     r->out = chain;
+
+    /* stopped at the limit, not by a full socket: no write event will
+     * come by itself */
+    if (chain && c->write->ready && !c->write->posted) {
+        dh_post_event(c->write, &dh_posted_next_events);
+    }
 
     return chain ? DH_AGAIN : DH_OK;
 }

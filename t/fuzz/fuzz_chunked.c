@@ -32,8 +32,13 @@ fuzz_decode(u_char *buf, size_t size, dh_uint_t bytewise, off_t *bound)
     fuzz_result_t       res;
     dh_http_chunked_t   ctx;
 
+    static u_char       trailer[DH_HTTP_CHUNK_TRAILER_MAX];
+
     dh_memzero(&ctx, sizeof(dh_http_chunked_t));
     dh_memzero(&b, sizeof(dh_buf_t));
+
+    /* the copy of the trailer section must stay inside its buffer */
+    ctx.trailer = trailer;
 
     b.start = buf;
     b.pos = buf;

@@ -144,6 +144,7 @@ test_open_files(dh_pool_t *pool)
     /* a second cycle sharing a file descriptor keeps it */
     init_cycle(&c2, pool);
     k = dh_list_push(&c2.open_files);
+    dh_memzero(k, sizeof(dh_open_file_t));
     k->fd = x->fd;
     k->name = x->name;
 

@@ -457,6 +457,58 @@ check_chunked(const char *raw, size_t msg_len, const char *want)
 }
 
 
+/* The trailer section is copied, whole or fed a byte at a time. */
+static void
+test_chunked_trailer(void)
+{
+    static const char   raw[] =
+        "3\r\nabc\r\n0\r\nX-Trailer:  1 \r\nY: 2\r\n\r\nGET";
+    static const char   want[] = "X-Trailer:  1 \rY: 2\r\r";
+    off_t               n;
+    u_char              data[sizeof(raw)], keep[DH_HTTP_CHUNK_TRAILER_MAX];
+    dh_buf_t            b;
+    dh_int_t            rc;
+    dh_uint_t           bytewise;
+    dh_http_chunked_t   ctx;
+
+    for (bytewise = 0; bytewise < 2; bytewise++) {
+        memset(&ctx, 0, sizeof(ctx));
+        memset(&b, 0, sizeof(b));
+        memcpy(data, raw, sizeof(raw) - 1);
+        ctx.trailer = keep;
+        b.start = data;
+        b.pos = data;
+        b.last = bytewise ? data + 1 : data + sizeof(raw) - 1;
+        b.end = data + sizeof(raw) - 1;
+
+        for ( ;; ) {
+            rc = dh_http_parse_chunked(&ctx, &b);
+
+            if (rc == DH_OK && ctx.size && b.pos < b.last) {
+                n = dh_min(ctx.size, (off_t) (b.last - b.pos));
+                ctx.size -= n;
+                b.pos += n;
+                continue;
+            }
+
+            if ((rc == DH_OK || rc == DH_AGAIN) && b.last < b.end) {
+                b.last++;
+                continue;
+            }
+
+            break;
+        }
+
+        is_int(rc, DH_DONE, "trailer: done (%s)", bytewise ? "bytes" : "whole");
+        is_int(b.pos - data, sizeof(raw) - 1 - 3, "trailer: stops before GET");
+        is_int(ctx.trailers, sizeof(want) - 1, "trailer: length");
+        ok(ctx.trailers == sizeof(want) - 1
+           && memcmp(keep, want, sizeof(want) - 1) == 0,
+           "trailer: bytes kept (%s)", bytewise ? "bytes" : "whole");
+    }
+}
+
+
 static void
 test_chunked(void)
 {
@@ -599,6 +651,7 @@ main(void)
     test_request_heads();
     test_request_errors();
     test_chunked();
+    test_chunked_trailer();
     test_uri();
 
     return done_testing();

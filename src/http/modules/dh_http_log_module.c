@@ -6,6 +6,13 @@
  * buffer and written with one write() to an O_APPEND file of the cycle, so
  * lines of several workers never interleave and USR1 reopens the files.
  *
+ * "buffer=size" keeps a worker's lines in memory (one buffer per file, so
+ * lines of several access_log lines to one file stay in order) and writes
+ * them when the buffer is full, "flush=time" after the first line waited
+ * that long, before a reopen and when the worker exits; a write still
+ * holds whole lines only.  "if=condition" skips the line when the value
+ * is empty or "0".
+ *
  * request_id_header adds "X-Request-ID: $request_id" to every response.
  * An X-Request-ID sent by the client is not reused: $request_id is always
  * made here, so it is unique and cannot be forged into other requests'
@@ -20,6 +27,9 @@
 #define DH_HTTP_LOG_ESCAPE_DEFAULT  0
 #define DH_HTTP_LOG_ESCAPE_JSON     1
 #define DH_HTTP_LOG_ESCAPE_NONE     2
+
+/* flush= without buffer= */
+#define DH_HTTP_LOG_BUFFER_SIZE     (64 * 1024)
 
 typedef struct {
     dh_str_t                   text;        /* literal when index < 0 */
@@ -38,8 +48,18 @@ typedef struct {
 } dh_http_log_main_conf_t;
 
 typedef struct {
+    u_char                    *start;
+    u_char                    *pos;
+    u_char                    *last;
+    dh_msec_t                  flush;       /* 0: when full only */
+    dh_event_t                *event;       /* the flush timer */
     dh_open_file_t            *file;
+} dh_http_log_buf_t;
+
+typedef struct {
+    dh_open_file_t            *file;        /* file->data: its buffer */
     dh_http_log_fmt_t         *format;
+    dh_http_complex_value_t   *filter;      /* if= */
 } dh_http_log_t;
 
 typedef struct {
@@ -50,6 +70,7 @@ typedef struct {
 
 
 static dh_int_t dh_http_log_init(dh_conf_t *cf);
+static void dh_http_log_exit_process(dh_cycle_t *cycle);
 static void *dh_http_log_create_main_conf(dh_conf_t *cf);
 static void *dh_http_log_create_loc_conf(dh_conf_t *cf);
 static char *dh_http_log_merge_loc_conf(dh_conf_t *cf, void *parent,
@@ -60,6 +81,10 @@ static char *dh_http_log_set_log(dh_conf_t *cf, dh_command_t *cmd,
     void *conf);
 static dh_int_t dh_http_log_compile_format(dh_conf_t *cf,
     dh_http_log_fmt_t *fmt, dh_str_t *args, dh_uint_t n);
+static char *dh_http_log_set_options(dh_conf_t *cf, dh_http_log_t *log,
+    dh_str_t *v, dh_uint_t n);
+static char *dh_http_log_set_buffer(dh_conf_t *cf, dh_open_file_t *file,
+    size_t size, dh_msec_t flush);
 
 
 static dh_str_t  dh_http_combined_fmt = dh_string(
@@ -77,7 +102,7 @@ static dh_command_t  dh_http_log_commands[] = {
       NULL },
 
     { dh_string("access_log"),
-      DH_HTTP_MAIN_CONF|DH_HTTP_SRV_CONF|DH_HTTP_LOC_CONF|DH_CONF_TAKE12,
+      DH_HTTP_MAIN_CONF|DH_HTTP_SRV_CONF|DH_HTTP_LOC_CONF|DH_CONF_1MORE,
       dh_http_log_set_log,
       DH_HTTP_LOC_CONF_OFFSET,
       0,
@@ -116,7 +141,7 @@ dh_module_t  dh_http_log_module = {
     DH_HTTP_MODULE,                        /* module type */
     NULL,                                  /* init module */
     NULL,                                  /* init process */
-    NULL,                                  /* exit process */
+    dh_http_log_exit_process,              /* exit process */
     NULL                                   /* exit master */
 };
 
@@ -182,13 +207,86 @@ dh_http_log_escape(u_char *dst, u_char *src, size_t size, dh_uint_t escape)
 }
 
 
+static dh_int_t
+dh_http_log_write_fd(dh_open_file_t *file, u_char *p, size_t len,
+    dh_log_t *log)
+{
+    if (dh_write_fd_all(file->fd, p, len) != (ssize_t) len) {
+        dh_log_error(DH_LOG_ALERT, log, errno, "write() to \"%s\" failed",
+                     (char *) file->name.data);
+        return DH_ERROR;
+    }
+
+    return DH_OK;
+}
+
+
+/* the file's flush hook: also run before a reopen and at exit */
+static void
+dh_http_log_flush(dh_open_file_t *file, dh_log_t *log)
+{
+    dh_http_log_buf_t  *buf;
+
+    buf = file->data;
+
+    if (buf->event->timer_set) {
+        dh_event_del_timer(buf->event);
+    }
+
+    if (buf->pos == buf->start) {
+        return;
+    }
+
+    (void) dh_http_log_write_fd(file, buf->start, buf->pos - buf->start, log);
+
+    buf->pos = buf->start;
+}
+
+
+static void
+dh_http_log_flush_handler(dh_event_t *ev)
+{
+    dh_http_log_buf_t  *buf;
+
+    buf = ev->data;
+
+    dh_http_log_flush(buf->file, ev->log);
+}
+
+
+static dh_int_t
+dh_http_log_buffered(dh_http_request_t *r, dh_open_file_t *file, u_char *line,
+    size_t len)
+{
+    dh_http_log_buf_t  *buf;
+
+    buf = file->data;
+
+    if (len > (size_t) (buf->last - buf->pos)) {
+        dh_http_log_flush(file, r->connection->log);
+
+        if (len > (size_t) (buf->last - buf->pos)) {
+            /* longer than the whole buffer: straight to the file */
+            return dh_http_log_write_fd(file, line, len, r->connection->log);
+        }
+    }
+
+    buf->pos = dh_cpymem(buf->pos, line, len);
+
+    if (buf->flush && !buf->event->timer_set) {
+        dh_event_add_timer(buf->event, buf->flush);
+    }
+
+    return DH_OK;
+}
+
+
 /* A missing value is "-" (nginx), except in JSON where it is "". */
 static dh_int_t
 dh_http_log_write(dh_http_request_t *r, dh_http_log_t *log)
 {
     u_char                    *line, *p;
     size_t                     len;
-    ssize_t                    n;
     dh_uint_t                  i;
     dh_http_log_op_t          *op;
     dh_http_log_fmt_t         *fmt;
@@ -244,16 +342,30 @@ dh_http_log_write(dh_http_request_t *r, dh_http_log_t *log)
 
     *p++ = LF;
 
-    n = dh_write_fd_all(log->file->fd, line, p - line);
-
-    if (n != p - line) {
-        dh_log_error(DH_LOG_ALERT, r->connection->log, errno,
-                     "write() to \"%s\" failed",
-                     (char *) log->file->name.data);
-        return DH_ERROR;
+    if (log->file->data) {
+        return dh_http_log_buffered(r, log->file, line, p - line);
     }
 
-    return DH_OK;
+    return dh_http_log_write_fd(log->file, line, p - line,
+                                r->connection->log);
+}
+
+
+/* if=: no line when the value is empty or "0" */
+static dh_uint_t
+dh_http_log_skip(dh_http_request_t *r, dh_http_log_t *log)
+{
+    dh_str_t  v;
+
+    if (log->filter == NULL) {
+        return 0;
+    }
+
+    if (dh_http_complex_value(r, log->filter, &v) != DH_OK) {
+        return 1;
+    }
+
+    return v.len == 0 || (v.len == 1 && v.data[0] == '0');
 }
 
 
@@ -273,7 +385,9 @@ dh_http_log_handler(dh_http_request_t *r)
     log = lcf->logs->elts;
 
     for (i = 0; i < lcf->logs->nelts; i++) {
-        if (log[i].file->fd == DH_INVALID_FILE) {
+        if (log[i].file->fd == DH_INVALID_FILE
+            || dh_http_log_skip(r, &log[i]))
+        {
             continue;
         }
 
@@ -432,6 +546,7 @@ dh_http_log_add(dh_conf_t *cf, dh_http_log_loc_conf_t *conf,
         return DH_ERROR;
     }
 
+    log->filter = NULL;
     log->file = dh_conf_open_file(cf->cycle, path);
     if (log->file == NULL) {
         return DH_ERROR;
@@ -508,7 +623,7 @@ dh_http_log_set_log(dh_conf_t *cf, dh_command_t *cmd, void *conf)
         return "is set after \"access_log off\" in the same block";
     }
 
-    if (cf->args->nelts == 3) {
+    if (cf->args->nelts >= 3) {
         format = value[2];
     } else {
         dh_str_set(&format, "combined");
@@ -518,7 +633,146 @@ dh_http_log_set_log(dh_conf_t *cf, dh_command_t *cmd, void *conf)
         return DH_CONF_ERROR;
     }
 
+    if (cf->args->nelts <= 3) {
+        return DH_CONF_OK;
+    }
+
+    return dh_http_log_set_options(cf,
+               (dh_http_log_t *) llcf->logs->elts + llcf->logs->nelts - 1,
+               &value[3], cf->args->nelts - 3);
+}
+
+
+/* buffer=size flush=time if=condition, after the format */
+static char *
+dh_http_log_set_options(dh_conf_t *cf, dh_http_log_t *log, dh_str_t *v,
+    dh_uint_t n)
+{
+    ssize_t                           size;
+    dh_int_t                          flush;
+    dh_str_t                          s;
+    dh_uint_t                         i;
+    dh_http_compile_complex_value_t   ccv;
+
+    size = 0;
+    flush = 0;
+
+    for (i = 0; i < n; i++) {
+        if (v[i].len > 7 && dh_strncmp(v[i].data, "buffer=", 7) == 0) {
+            s.data = v[i].data + 7;
+            s.len = v[i].len - 7;
+            size = dh_parse_size(&s);
+
+            if (size <= 0) {
+                return "has an invalid buffer size";
+            }
+
+        } else if (v[i].len > 6 && dh_strncmp(v[i].data, "flush=", 6) == 0) {
+            s.data = v[i].data + 6;
+            s.len = v[i].len - 6;
+            flush = dh_parse_time(&s, 0);
+
+            if (flush <= 0) {
+                return "has an invalid flush time";
+            }
+
+        } else if (v[i].len > 3 && dh_strncmp(v[i].data, "if=", 3) == 0) {
+            log->filter = dh_palloc(cf->pool,
+                                    sizeof(dh_http_complex_value_t));
+            if (log->filter == NULL) {
+                return DH_CONF_ERROR;
+            }
+
+            s.data = v[i].data + 3;
+            s.len = v[i].len - 3;
+
+            dh_memzero(&ccv, sizeof(dh_http_compile_complex_value_t));
+            ccv.cf = cf;
+            ccv.value = &s;
+            ccv.complex_value = log->filter;
+
+            if (dh_http_compile_complex_value(&ccv) != DH_OK) {
+                return DH_CONF_ERROR;
+            }
+
+        } else {
+            dh_conf_log_error(DH_LOG_EMERG, cf, 0,
+                              "invalid parameter \"%.*s\"",
+                              DH_STR_FMT(v[i]));
+            return DH_CONF_ERROR;
+        }
+    }
+
+    if (flush && size == 0) {
+        size = DH_HTTP_LOG_BUFFER_SIZE;
+    }
+
+    if (size == 0) {
+        return DH_CONF_OK;
+    }
+
+    return dh_http_log_set_buffer(cf, log->file, (size_t) size,
+                                  (dh_msec_t) flush);
+}
+
+
+/* One buffer per file of the cycle, shared by every log line to it. */
+static char *
+dh_http_log_set_buffer(dh_conf_t *cf, dh_open_file_t *file, size_t size,
+    dh_msec_t flush)
+{
+    dh_http_log_buf_t  *buf;
+
+    buf = file->data;
+
+    if (buf) {
+        if ((size_t) (buf->last - buf->start) != size
+            || buf->flush != flush)
+        {
+            dh_conf_log_error(DH_LOG_EMERG, cf, 0,
+                              "access_log \"%s\" already defined with "
+                              "another buffer size or flush time",
+                              (char *) file->name.data);
+            return DH_CONF_ERROR;
+        }
+
+        return DH_CONF_OK;
+    }
+
+    buf = dh_pcalloc(cf->pool, sizeof(dh_http_log_buf_t));
+    if (buf == NULL) {
+        return DH_CONF_ERROR;
+    }
+
+    buf->start = dh_pnalloc(cf->pool, size);
+    buf->event = dh_pcalloc(cf->pool, sizeof(dh_event_t));
+
+    if (buf->start == NULL || buf->event == NULL) {
+        return DH_CONF_ERROR;
+    }
+
+    buf->pos = buf->start;
+    buf->last = buf->start + size;
+    buf->flush = flush;
+    buf->file = file;
+
+    buf->event->handler = dh_http_log_flush_handler;
+    buf->event->data = buf;
+    buf->event->log = cf->cycle->log;
+    /* the exit hook writes what is left; the timer need not wait */
+    buf->event->cancelable = 1;
+
+    file->data = buf;
+    file->flush = dh_http_log_flush;
+
     return DH_CONF_OK;
+}
+
+
+static void
+dh_http_log_exit_process(dh_cycle_t *cycle)
+{
+    dh_flush_files(cycle);
 }
 
 

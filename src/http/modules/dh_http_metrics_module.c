@@ -41,10 +41,25 @@ typedef struct {
     dh_metric_t    *sent;
 } dh_http_metrics_main_conf_t;
 
+/* The series of one (server, method, status) in a location, found once
+ * per worker: looking label sets up costs more than the rest of a small
+ * request's accounting.  Series never move while a worker lives. */
+typedef struct {
+    void           *srv;            /* NULL: empty */
+    dh_uint_t       method;
+    dh_uint_t       status;
+    dh_int_t        requests;
+    dh_int_t        responses;
+    dh_int_t        duration;
+} dh_http_metrics_memo_t;
+
+#define DH_HTTP_METRICS_MEMO  8
+
 typedef struct {
     dh_flag_t       enable;
     dh_str_t        group;
     dh_uint_t       handler;
+    dh_http_metrics_memo_t  memo[DH_HTTP_METRICS_MEMO];
 } dh_http_metrics_loc_conf_t;
 
 /* a key of the summary's JSON maps, with its value */
@@ -348,8 +363,8 @@ dh_http_metrics_log(dh_http_request_t *r)
 {
     char                          cls[4];
     u_char                        code[4];
-    dh_int_t                      series;
     dh_str_t                      labels[4];
+    dh_http_metrics_memo_t       *memo, found;
     dh_uint_t                     status;
     dh_msec_int_t                 ms;
     dh_connection_t              *c;
@@ -377,6 +392,20 @@ dh_http_metrics_log(dh_http_request_t *r)
         status = 0;
     }
 
+    /* an unknown method's name is whatever the client sent */
+    memo = NULL;
+
+    if (r->method != DH_HTTP_UNKNOWN) {
+        memo = &mlcf->memo[(r->method * 31 + status) % DH_HTTP_METRICS_MEMO];
+
+        if (memo->srv == cscf && memo->method == r->method
+            && memo->status == status)
+        {
+            found = *memo;
+            goto count;
+        }
+    }
+
     cls[0] = (char) ('0' + status / 100);
     cls[1] = 'x';
     cls[2] = 'x';
@@ -400,8 +429,7 @@ dh_http_metrics_log(dh_http_request_t *r)
         dh_str_set(&labels[2], "-");
     }
 
-    series = dh_metrics_series(mmcf->requests, labels);
-    dh_metrics_add_value(mmcf->requests, series, 1);
+    found.requests = dh_metrics_series(mmcf->requests, labels);
 
     code[0] = (u_char) ('0' + status / 100);
     code[1] = (u_char) ('0' + status / 10 % 10);
@@ -409,16 +437,29 @@ dh_http_metrics_log(dh_http_request_t *r)
     labels[3].data = code;
     labels[3].len = 3;
 
-    series = dh_metrics_series(mmcf->responses, &labels[3]);
-    dh_metrics_add_value(mmcf->responses, series, 1);
+    found.responses = dh_metrics_series(mmcf->responses, &labels[3]);
+    found.duration = dh_metrics_series(mmcf->duration, &labels[1]);
+
+    if (memo && found.requests >= 0 && found.responses >= 0
+        && found.duration >= 0)
+    {
+        found.srv = cscf;
+        found.method = r->method;
+        found.status = status;
+        *memo = found;
+    }
+
+count:
+
+    dh_metrics_add_value(mmcf->requests, found.requests, 1);
+    dh_metrics_add_value(mmcf->responses, found.responses, 1);
 
     ms = (dh_msec_int_t) (dh_current_msec - r->start_msec);
     if (ms < 0) {
         ms = 0;
     }
 
-    series = dh_metrics_series(mmcf->duration, &labels[1]);
-    dh_metrics_observe(mmcf->duration, series, (double) ms / 1000);
+    dh_metrics_observe(mmcf->duration, found.duration, (double) ms / 1000);
 
     dh_metrics_inc(mmcf->received, r->request_length);
     dh_metrics_inc(mmcf->sent, c->sent - r->sent_start);

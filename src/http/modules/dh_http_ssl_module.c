@@ -14,12 +14,15 @@
  * ssl_session_cache shared:NAME:SIZE keeps sessions in a shared memory
  * zone (slab): an rbtree keyed by a hash of the session id, and an LRU
  * queue whose oldest entries are dropped when the zone is full.
+ *
+ * Client certificates and the $ssl_* variables are in dh_http_ssl_verify.c.
  */
 
 #include "dh_config.h"
 #include "dh_core.h"
 #include "dh_http.h"
 #include "dh_event_openssl.h"
+#include "dh_http_ssl_verify.h"
 
 
 #define DH_HTTP_SSL_NO_SCACHE        -2
@@ -65,6 +68,10 @@ typedef struct {
     dh_str_t               certificate;
     dh_str_t               certificate_key;
     dh_str_t               ciphers;
+
+    dh_uint_t              verify;             /* DH_HTTP_SSL_VERIFY_* */
+    dh_uint_t              verify_depth;
+    dh_str_t               client_certificate;
 } dh_http_ssl_srv_conf_t;
 
 
@@ -83,6 +90,7 @@ static int dh_http_ssl_id_cmp(const u_char *id, size_t len,
     dh_http_ssl_sess_t *sn);
 
 static void dh_http_ssl_start(dh_connection_t *c);
+static dh_int_t dh_http_ssl_verify_request(dh_http_request_t *r);
 static void dh_http_ssl_handshaked(dh_connection_t *c);
 static void dh_http_ssl_empty_handler(dh_event_t *ev);
 static int dh_http_ssl_servername(SSL *ssl, int *ad, void *arg);
@@ -170,6 +178,27 @@ static dh_command_t  dh_http_ssl_commands[] = {
       offsetof(dh_http_ssl_srv_conf_t, handshake_timeout),
       NULL },
 
+    { dh_string("ssl_verify_client"),
+      DH_HTTP_MAIN_CONF|DH_HTTP_SRV_CONF|DH_CONF_TAKE1,
+      dh_conf_set_enum_slot,
+      DH_HTTP_SRV_CONF_OFFSET,
+      offsetof(dh_http_ssl_srv_conf_t, verify),
+      &dh_http_ssl_verify_modes },
+
+    { dh_string("ssl_verify_depth"),
+      DH_HTTP_MAIN_CONF|DH_HTTP_SRV_CONF|DH_CONF_TAKE1,
+      dh_conf_set_num_slot,
+      DH_HTTP_SRV_CONF_OFFSET,
+      offsetof(dh_http_ssl_srv_conf_t, verify_depth),
+      NULL },
+
+    { dh_string("ssl_client_certificate"),
+      DH_HTTP_MAIN_CONF|DH_HTTP_SRV_CONF|DH_CONF_TAKE1,
+      dh_conf_set_str_slot,
+      DH_HTTP_SRV_CONF_OFFSET,
+      offsetof(dh_http_ssl_srv_conf_t, client_certificate),
+      NULL },
+
       dh_null_command
 };
 
@@ -219,8 +248,9 @@ dh_http_ssl_preconfiguration(dh_conf_t *cf)
 
     dh_http_ssl_hooks.start = dh_http_ssl_start;
     dh_http_ssl_hooks.shutdown = dh_ssl_shutdown;
+    dh_http_ssl_hooks.verify = dh_http_ssl_verify_request;
 
-    return DH_OK;
+    return dh_http_ssl_add_variables(cf);
 }
 
 
@@ -241,6 +271,8 @@ dh_http_ssl_create_srv_conf(dh_conf_t *cf)
     sscf->shm_zone = DH_CONF_UNSET_PTR;
     sscf->session_timeout = DH_CONF_UNSET;
     sscf->handshake_timeout = DH_CONF_UNSET_MSEC;
+    sscf->verify = DH_CONF_UNSET_UINT;
+    sscf->verify_depth = DH_CONF_UNSET_UINT;
 
     return sscf;
 }
@@ -271,6 +303,11 @@ dh_http_ssl_merge_srv_conf(dh_conf_t *cf, void *parent, void *child)
                             "");
     dh_conf_merge_str_value(conf->ciphers, prev->ciphers,
                             "HIGH:!aNULL:!MD5");
+    dh_conf_merge_uint_value(conf->verify, prev->verify,
+                             DH_HTTP_SSL_VERIFY_OFF);
+    dh_conf_merge_uint_value(conf->verify_depth, prev->verify_depth, 1);
+    dh_conf_merge_str_value(conf->client_certificate,
+                            prev->client_certificate, "");
 
     cscf = dh_http_conf_get_module_srv_conf(cf, dh_http_core_module);
 
@@ -295,6 +332,17 @@ dh_http_ssl_merge_srv_conf(dh_conf_t *cf, void *parent, void *child)
                      "\"%s\" of the server in %s:%lu",
                      conf->certificate.data, cscf->file_name,
                      (unsigned long) cscf->line);
+        return DH_CONF_ERROR;
+    }
+
+    if ((conf->verify == DH_HTTP_SSL_VERIFY_ON
+         || conf->verify == DH_HTTP_SSL_VERIFY_OPTIONAL)
+        && conf->client_certificate.len == 0)
+    {
+        dh_log_error(DH_LOG_EMERG, cf->log, 0,
+                     "no \"ssl_client_certificate\" is defined for "
+                     "\"ssl_verify_client\" of the server in %s:%lu",
+                     cscf->file_name, (unsigned long) cscf->line);
         return DH_CONF_ERROR;
     }
 
@@ -336,6 +384,23 @@ dh_http_ssl_setup_ctx(dh_conf_t *cf, dh_http_ssl_srv_conf_t *conf)
     ctx = conf->ssl.ctx;
 
     SSL_CTX_set_tlsext_servername_callback(ctx, dh_http_ssl_servername);
+
+    if (conf->verify != DH_HTTP_SSL_VERIFY_OFF) {
+        if (conf->client_certificate.len
+            && dh_conf_full_name(cf->cycle, &conf->client_certificate, 1)
+               != DH_OK)
+        {
+            return DH_ERROR;
+        }
+
+        if (dh_http_ssl_verify_setup(cf, ctx, conf->verify,
+                                     &conf->client_certificate,
+                                     conf->verify_depth)
+            != DH_OK)
+        {
+            return DH_ERROR;
+        }
+    }
 
     /* one id context for every server, so a session from the default
      * server's context resumes after SNI switched contexts */
@@ -581,6 +646,18 @@ dh_http_ssl_empty_handler(dh_event_t *ev)
 }
 
 
+/* once the request's Host chose its server */
+static dh_int_t
+dh_http_ssl_verify_request(dh_http_request_t *r)
+{
+    dh_http_ssl_srv_conf_t  *sscf;
+
+    sscf = dh_http_get_module_srv_conf(r, dh_http_ssl_module);
+
+    return dh_http_ssl_check_client(r, sscf->verify);
+}
+
+
 static int
 dh_http_ssl_servername(SSL *ssl, int *ad, void *arg)
 {
@@ -639,6 +716,11 @@ dh_http_ssl_servername(SSL *ssl, int *ad, void *arg)
         SSL_clear_options(ssl, SSL_get_options(ssl)
                                & ~SSL_CTX_get_options(ctx));
         SSL_set_options(ssl, SSL_CTX_get_options(ctx));
+
+        /* and whether and how deep it checks client certificates */
+        SSL_set_verify(ssl, SSL_CTX_get_verify_mode(ctx),
+                       SSL_CTX_get_verify_callback(ctx));
+        SSL_set_verify_depth(ssl, SSL_CTX_get_verify_depth(ctx));
     }
 
     return SSL_TLSEXT_ERR_OK;

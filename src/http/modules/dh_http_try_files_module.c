@@ -7,7 +7,8 @@
  * the request goes on to the content handlers of the same location.  When
  * none exists, "=CODE" answers with that status and a URI is an internal
  * redirect: the request starts again from location matching with the new
- * URI (and arguments), at most DH_HTTP_MAX_URI_CHANGES times.
+ * URI (and arguments), at most DH_HTTP_MAX_URI_CHANGES times; "@name"
+ * continues in that named location with the URI unchanged.
  */
 
 #include "dh_config.h"
@@ -162,6 +163,10 @@ dh_http_try_files_handler(dh_http_request_t *r)
         return DH_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (name.len && name.data[0] == '@') {
+        return dh_http_named_location(r, &name);
+    }
+
     return dh_http_try_files_redirect(r, &name);
 }
 
@@ -261,10 +266,14 @@ dh_http_try_files(dh_conf_t *cf, dh_command_t *cmd, void *conf)
         return DH_CONF_OK;
     }
 
-    if (last->len == 0 || (last->data[0] != '/' && last->data[0] != '$')) {
+    if (last->len == 0
+        || (last->data[0] != '/' && last->data[0] != '$'
+            && (last->data[0] != '@' || last->len < 2)))
+    {
         dh_conf_log_error(DH_LOG_EMERG, cf, 0,
-                          "the last parameter of try_files must be a URI "
-                          "or =CODE, not \"%.*s\"", DH_STR_FMT(*last));
+                          "the last parameter of try_files must be a URI, "
+                          "a named location or =CODE, not \"%.*s\"",
+                          DH_STR_FMT(*last));
         return DH_CONF_ERROR;
     }
 
