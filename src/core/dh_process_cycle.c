@@ -88,6 +88,9 @@ sig_atomic_t   dh_reconfigure;
 sig_atomic_t   dh_reopen;
 sig_atomic_t   dh_change_binary;
 
+void         (*dh_child_exited_hook)(dh_cycle_t *cycle, dh_pid_t pid,
+                                     int status);
+
 static dh_uint_t   dh_noaccepting;      /* WINCH: workers stopped on purpose */
 static dh_msec_t   dh_terminate_delay;  /* 0: TERM not sent yet */
 static dh_msec_t   dh_terminate_at;     /* next TERM/KILL round */
@@ -446,6 +449,10 @@ dh_reap_one(dh_cycle_t *cycle, dh_int_t i)
 
     /* keep the dead child's counters in the totals */
     dh_metrics_process_exited(p->pid);
+
+    if (dh_child_exited_hook) {
+        dh_child_exited_hook(cycle, p->pid, p->status);
+    }
 
     if (p->respawn && !p->exiting && !dh_terminate && !dh_quit) {
         dh_schedule_respawn(cycle, i);

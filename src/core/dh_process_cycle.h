@@ -50,6 +50,11 @@ typedef struct {
     void         *data;
 } dh_helper_t;
 
+/* Set by a core module (storage) in init_module: the master calls it for
+ * every reaped child with its wait status, before any respawn. */
+extern void (*dh_child_exited_hook)(dh_cycle_t *cycle, dh_pid_t pid,
+    int status);
+
 void dh_master_process_cycle(dh_cycle_t *cycle);
 void dh_single_process_cycle(dh_cycle_t *cycle);
 dh_int_t dh_register_helper(dh_cycle_t *cycle, dh_helper_t *helper);
