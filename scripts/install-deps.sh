@@ -47,8 +47,10 @@ build_pkgs="gcc libc6-dev make pkg-config libssl-dev libpcre2-dev
 
 # Tests: prove and Test::More come with perl; curl, openssl s_client and
 # IO::Socket::SSL are clients; procps gives ps and pgrep; prometheus gives
-# promtool (t/metrics_formats.t checks the /metrics output with it).
-test_pkgs="perl curl openssl libio-socket-ssl-perl procps prometheus"
+# promtool (t/metrics_formats.t checks the /metrics output with it);
+# gzip, bzip2, lz4 and zstd make the compressed Stream Load bodies.
+test_pkgs="perl curl openssl libio-socket-ssl-perl procps prometheus
+           gzip bzip2 lz4 zstd"
 
 installed() {
     dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null \
@@ -71,7 +73,8 @@ want() {
 
 want $build_pkgs $test_pkgs
 
-[ $dev = yes ] && want clang
+# bench/run-stream-load.sh computes with bc
+[ $dev = yes ] && want clang bc
 
 need_nginx=no
 if [ $bench = yes ]; then
