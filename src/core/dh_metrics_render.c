@@ -11,7 +11,8 @@
 #include <stdarg.h>
 
 
-static void dh_metrics_sorted(dh_metrics_conf_t *mcf, dh_metric_t **sorted);
+static dh_metric_t **dh_metrics_sorted(dh_metrics_out_t *out,
+    dh_metrics_conf_t **mcfp);
 static dh_int_t dh_metrics_proc_value(dh_metric_t *m, dh_pid_t pid,
     double *v);
 static void dh_metrics_out_labels(dh_metrics_out_t *out, dh_metric_t *m,
@@ -172,13 +173,32 @@ dh_metrics_cmp(const void *a, const void *b)
 }
 
 
-static void
-dh_metrics_sorted(dh_metrics_conf_t *mcf, dh_metric_t **sorted)
+/* The families of the live registry in name order (a copy in out's pool,
+ * the registry's own order is registration order), or NULL when there is
+ * no registry or no memory. */
+static dh_metric_t **
+dh_metrics_sorted(dh_metrics_out_t *out, dh_metrics_conf_t **mcfp)
 {
+    dh_metric_t        **sorted;
+    dh_metrics_conf_t   *mcf;
+
+    mcf = dh_metrics_current;
+    if (mcf == NULL || mcf->header == NULL) {
+        return NULL;
+    }
+
+    sorted = dh_palloc(out->pool, mcf->families.nelts * sizeof(void *));
+    if (sorted == NULL) {
+        return NULL;
+    }
+
     dh_memcpy(sorted, mcf->families.elts,
               mcf->families.nelts * sizeof(dh_metric_t *));
     qsort(sorted, mcf->families.nelts, sizeof(dh_metric_t *),
           dh_metrics_cmp);
+
+    *mcfp = mcf;
+    return sorted;
 }
 
 
@@ -372,17 +392,10 @@ dh_metrics_render_prometheus(dh_metrics_out_t *out, dh_str_t *prefix)
     dh_metric_t        **sorted;
     dh_metrics_conf_t   *mcf;
 
-    mcf = dh_metrics_current;
-    if (mcf == NULL || mcf->header == NULL) {
-        return DH_ERROR;
-    }
-
-    sorted = dh_palloc(out->pool, mcf->families.nelts * sizeof(void *));
+    sorted = dh_metrics_sorted(out, &mcf);
     if (sorted == NULL) {
         return DH_ERROR;
     }
-
-    dh_metrics_sorted(mcf, sorted);
 
     for (i = 0; i < mcf->families.nelts; i++) {
         dh_metrics_prom_family(out, prefix, sorted[i]);
@@ -431,17 +444,10 @@ dh_metrics_render_json(dh_metrics_out_t *out, dh_str_t *prefix)
     dh_metric_t        **sorted, *m;
     dh_metrics_conf_t   *mcf;
 
-    mcf = dh_metrics_current;
-    if (mcf == NULL || mcf->header == NULL) {
-        return DH_ERROR;
-    }
-
-    sorted = dh_palloc(out->pool, mcf->families.nelts * sizeof(void *));
+    sorted = dh_metrics_sorted(out, &mcf);
     if (sorted == NULL) {
         return DH_ERROR;
     }
-
-    dh_metrics_sorted(mcf, sorted);
     dh_metrics_out_str(out, (u_char *) "[", 1);
     n = 0;
 
@@ -544,17 +550,10 @@ dh_metrics_render_core(dh_metrics_out_t *out, dh_str_t *prefix)
     dh_metric_t        **sorted, *m;
     dh_metrics_conf_t   *mcf;
 
-    mcf = dh_metrics_current;
-    if (mcf == NULL || mcf->header == NULL) {
-        return DH_ERROR;
-    }
-
-    sorted = dh_palloc(out->pool, mcf->families.nelts * sizeof(void *));
+    sorted = dh_metrics_sorted(out, &mcf);
     if (sorted == NULL) {
         return DH_ERROR;
     }
-
-    dh_metrics_sorted(mcf, sorted);
 
     for (i = 0; i < mcf->families.nelts; i++) {
         m = sorted[i];
